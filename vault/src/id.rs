@@ -1,0 +1,106 @@
+//! Time-ordered random identifiers (ULID layout: 48 bits of milliseconds, 80 random bits,
+//! written as 26 characters of Crockford base32).
+
+use std::fmt;
+use std::str::FromStr;
+
+use ring::rand::{SecureRandom, SystemRandom};
+
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const LEN: usize = 26;
+
+/// An identifier of a record, blob or other vault object.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Id(String);
+
+impl TryFrom<String> for Id {
+    type Error = BadId;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Id> for String {
+    fn from(id: Id) -> String {
+        id.0
+    }
+}
+
+impl Id {
+    /// A new id stamped with the current time.
+    pub fn generate() -> Self {
+        let millis = chrono::Utc::now().timestamp_millis().max(0) as u128;
+        let mut random = [0u8; 10];
+        // The OS random source does not fail on supported platforms; if it ever did, the id would
+        // still be unique enough through its time part within one process.
+        let _ = SystemRandom::new().fill(&mut random);
+        let mut value = (millis & ((1 << 48) - 1)) << 80;
+        for (i, byte) in random.iter().enumerate() {
+            value |= u128::from(*byte) << (8 * (9 - i));
+        }
+        let mut out = [0u8; LEN];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let shift = 5 * (LEN - 1 - i);
+            *slot = ALPHABET[((value >> shift) & 31) as usize];
+        }
+        Self(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({})", self.0)
+    }
+}
+
+/// Why a string is not an id.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a vault id (26 characters of Crockford base32)")]
+pub struct BadId(String);
+
+impl FromStr for Id {
+    type Err = BadId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let upper = s.trim().to_ascii_uppercase();
+        let valid = upper.len() == LEN
+            && upper.bytes().all(|b| ALPHABET.contains(&b))
+            // The first character carries only 3 bits of a 128-bit value.
+            && upper.as_bytes()[0] <= b'7';
+        if valid {
+            Ok(Self(upper))
+        } else {
+            Err(BadId(s.to_owned()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_back_and_sort_by_time() {
+        let a = Id::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = Id::generate();
+        assert!(a < b);
+        assert_eq!(a.as_str().parse::<Id>().unwrap(), a);
+        assert_eq!(a.as_str().to_lowercase().parse::<Id>().unwrap(), a);
+        assert!("not-an-id".parse::<Id>().is_err());
+        assert!("ZZZZZZZZZZZZZZZZZZZZZZZZZZ".parse::<Id>().is_err());
+    }
+}
