@@ -184,36 +184,38 @@ impl Vault {
         let identity_file =
             read_section(&mut r, MAX_SECTION).ok_or_else(|| bad("truncated identity key file"))?;
 
-        // Unlock from the key files in the backup, staged in the new directory.
+        // Unlock from the key files in the backup, staged in the new directory; any failure
+        // from here on removes that directory, so a failed restore leaves nothing behind.
         create_private_dir(dir)?;
-        write_atomic(&dir.join(PASSPHRASE_KEY_FILE), &passphrase_file)?;
-        if !identity_file.is_empty() {
-            write_atomic(&dir.join(IDENTITY_KEY_FILE), &identity_file)?;
-        }
-        let staged = (|| {
+        let restored = (|| {
+            write_atomic(&dir.join(PASSPHRASE_KEY_FILE), &passphrase_file)?;
+            if !identity_file.is_empty() {
+                write_atomic(&dir.join(IDENTITY_KEY_FILE), &identity_file)?;
+            }
             let master = unlock_master(dir, &header.vault, unlock)?;
             let keys = Keys::derive(&master);
-            restore_db(&mut r, &keys, &header.backup_id, &dir.join(DB_FILE), from)
+            drop(master);
+            restore_db(&mut r, &keys, &header.backup_id, &dir.join(DB_FILE), from)?;
+            let header_json = serde_json::to_vec_pretty(&header.vault)
+                .map_err(|e| VaultError::Corrupt(e.to_string()))?;
+            write_atomic(&dir.join(HEADER_FILE), &header_json)?;
+            let mut vault = Vault::open(dir, unlock, true)?;
+            let report = vault.check()?;
+            if !report.is_ok() {
+                return Err(VaultError::Corrupt(format!(
+                    "restored vault failed its check: {}",
+                    report.problems.join("; ")
+                )));
+            }
+            vault.audit(
+                &AuditEvent::new("vault.restore", "cli").detail("backup_id", &header.backup_id),
+            )?;
+            Ok(vault)
         })();
-        if let Err(e) = staged {
+        if restored.is_err() {
             let _ = fs::remove_dir_all(dir);
-            return Err(e);
         }
-        let header_json = serde_json::to_vec_pretty(&header.vault)
-            .map_err(|e| VaultError::Corrupt(e.to_string()))?;
-        write_atomic(&dir.join(HEADER_FILE), &header_json)?;
-        let mut vault = Vault::open(dir, unlock, true)?;
-        let report = vault.check()?;
-        if !report.is_ok() {
-            return Err(VaultError::Corrupt(format!(
-                "restored vault failed its check: {}",
-                report.problems.join("; ")
-            )));
-        }
-        vault.audit(
-            &AuditEvent::new("vault.restore", "cli").detail("backup_id", &header.backup_id),
-        )?;
-        Ok(vault)
+        restored
     }
 }
 

@@ -51,7 +51,7 @@ pub use record::{
     RecordId,
 };
 pub use secrecy::SecretString;
-pub use vault::{CheckReport, Deletion, InitOptions, Status, Unlock, Vault};
+pub use vault::{CheckReport, Deletion, InitOptions, Span, Status, Unlock, Vault};
 
 /// Everything that can go wrong in the vault.
 #[derive(Debug, thiserror::Error)]

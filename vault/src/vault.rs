@@ -84,6 +84,9 @@ impl std::fmt::Debug for Vault {
     }
 }
 
+/// The times of the earliest and the latest record.
+pub type Span = (DateTime<FixedOffset>, DateTime<FixedOffset>);
+
 /// A summary of a vault's contents (counts and sizes only).
 #[derive(Clone, Debug)]
 pub struct Status {
@@ -102,7 +105,7 @@ pub struct Status {
     /// Records per source, sorted by source name.
     pub by_source: Vec<(String, u64)>,
     /// Time of the earliest and latest record.
-    pub span: Option<(DateTime<FixedOffset>, DateTime<FixedOffset>)>,
+    pub span: Option<Span>,
     /// Number of blobs and their plaintext bytes.
     pub blobs: (u64, u64),
     /// Number of audit entries.
@@ -673,7 +676,7 @@ impl Vault {
         })
     }
 
-    fn span(&self) -> Result<Option<(DateTime<FixedOffset>, DateTime<FixedOffset>)>, VaultError> {
+    fn span(&self) -> Result<Option<Span>, VaultError> {
         let edge = |order: &str| -> Result<Option<DateTime<FixedOffset>>, VaultError> {
             let row: Option<(i64, i32)> = self
                 .conn

@@ -217,7 +217,7 @@ fn blobs_stream_and_are_erased_with_their_record() {
         data[100..164].to_vec()
     };
     assert!(contains(&all_bytes(&dir), &sealed_sample));
-    assert_eq!(vault.delete(&[id.clone()], "test").unwrap(), 1);
+    assert_eq!(vault.delete(std::slice::from_ref(&id), "test").unwrap(), 1);
     assert!(matches!(
         vault.read_blob(&blob.id, &mut Vec::new()),
         Err(VaultError::NotFound(_))

@@ -1,0 +1,155 @@
+//! Harness for Hearth's end-to-end tests: real vault directories in temporary folders, driven
+//! through the real `hearth` binary exactly as a person or a script would.
+//!
+//! The binary is the one `scripts/test` builds before the tests run (`target/<profile>/hearth`,
+//! next to the test executables' `deps/` folder), or the one named by `HEARTH_BIN`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Passphrase used by test vaults.
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+/// Path of the `hearth` binary under test.
+pub fn hearth_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("HEARTH_BIN") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/hearth
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let bin = profile_dir.join("hearth");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (`cargo build -p hearth-web`, which scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A vault in a temporary directory, removed on drop.
+pub struct TestVault {
+    root: tempfile::TempDir,
+    /// The vault directory (`<tmp>/vault`).
+    pub dir: PathBuf,
+    passphrase: String,
+}
+
+impl TestVault {
+    /// Creates a vault with `hearth init` (a low scrypt work factor keeps tests quick).
+    pub fn init() -> TestVault {
+        let root = tempfile::tempdir().expect("temp dir");
+        let dir = root.path().join("vault");
+        let vault = TestVault {
+            root,
+            dir,
+            passphrase: PASSPHRASE.to_owned(),
+        };
+        vault.ok(&["init", "--scrypt-log-n", "10"]);
+        vault
+    }
+
+    /// The temporary root holding the vault (for backup files and other scratch).
+    pub fn scratch(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// Changes the passphrase this harness unlocks with.
+    pub fn set_passphrase(&mut self, passphrase: &str) {
+        self.passphrase = passphrase.to_owned();
+    }
+
+    /// A `hearth` command for this vault, passphrase in the environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(hearth_bin());
+        cmd.args(args)
+            .env("HEARTH_VAULT", &self.dir)
+            .env("HEARTH_PASSPHRASE", &self.passphrase)
+            .env_remove("HEARTH_IDENTITY_FILE")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `hearth` and returns its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run hearth")
+    }
+
+    /// Runs `hearth` with `input` on standard input.
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hearth");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write stdin");
+        drop(stdin);
+        child.wait_with_output().expect("wait hearth")
+    }
+
+    /// Runs `hearth`, asserting success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "hearth {args:?} failed: {}",
+            describe(&out)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs `hearth --json ...`, asserting success; parses stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all)).expect("JSON output")
+    }
+
+    /// Every byte of every file in the vault directory (database, WAL, shared memory, keys).
+    pub fn all_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).expect("read vault dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_file() {
+                out.extend(std::fs::read(&path).expect("read vault file"));
+            }
+        }
+        out
+    }
+
+    /// The vault's SQLite file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join("vault.db")
+    }
+}
+
+/// Exit code and both streams, for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A random string to plant and look for.
+pub fn canary(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("CANARY-{tag}-{nanos:x}-{}", std::process::id())
+}

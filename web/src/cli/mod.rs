@@ -1,0 +1,133 @@
+//! Command-line definitions and dispatch.
+//!
+//! Conventions shared by every command: `--vault DIR` (or `HEARTH_VAULT`); the passphrase from
+//! `--passphrase-file FILE`, `HEARTH_PASSPHRASE`, or a prompt on a terminal (or an age identity
+//! with `--identity FILE`); `--json` for machine-readable output; times as RFC 3339 or
+//! `YYYY-MM-DD` (UTC midnight), `--since` inclusive and `--until` exclusive.
+
+mod args;
+mod output;
+mod records;
+mod secret;
+mod vault_cmds;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use hearth_vault::VaultError;
+
+/// An error in how the command was used: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct UsageError(pub(crate) String);
+
+/// Hearth: your personal data vault and private model server.
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, about, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// The vault directory [default: $XDG_DATA_HOME/hearth/vault]
+    #[arg(long, env = "HEARTH_VAULT", global = true, value_name = "DIR")]
+    vault: Option<PathBuf>,
+    /// Read the passphrase from this file (first line) instead of HEARTH_PASSPHRASE or a prompt
+    #[arg(long, global = true, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Unlock with this age identity file instead of the passphrase (see `init --identity-out`)
+    #[arg(long, env = "HEARTH_IDENTITY_FILE", global = true, value_name = "FILE")]
+    identity: Option<PathBuf>,
+    /// Machine-readable JSON output
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new vault
+    Init(vault_cmds::InitArgs),
+    /// Show what the vault holds (counts and sizes)
+    Status,
+    /// Change the passphrase (rewraps the key; no data is re-encrypted)
+    Passwd(vault_cmds::PasswdArgs),
+    /// Add records: one from --text, or one per line from --stdin
+    Add(records::AddArgs),
+    /// List, show, search and delete records
+    #[command(subcommand)]
+    Records(records::RecordsCommand),
+    /// Read and verify the audit log
+    #[command(subcommand)]
+    Audit(vault_cmds::AuditCommand),
+    /// Write an encrypted backup of the whole vault to one file
+    Backup(vault_cmds::BackupArgs),
+    /// Restore a backup into a new vault directory (--vault)
+    Restore(vault_cmds::RestoreArgs),
+    /// Check the vault: every record, blob and the audit chain
+    Check,
+}
+
+/// Runs a parsed command line.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Init(args) => vault_cmds::init(global, args),
+        Command::Status => vault_cmds::status(global),
+        Command::Passwd(args) => vault_cmds::passwd(global, args),
+        Command::Add(args) => records::add(global, args),
+        Command::Records(command) => records::run(global, command),
+        Command::Audit(command) => vault_cmds::audit(global, command),
+        Command::Backup(args) => vault_cmds::backup(global, args),
+        Command::Restore(args) => vault_cmds::restore(global, args),
+        Command::Check => vault_cmds::check(global),
+    }
+}
+
+impl Global {
+    /// The vault directory: `--vault`, `HEARTH_VAULT`, or the per-user default.
+    fn vault_dir(&self) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = &self.vault {
+            return Ok(dir.clone());
+        }
+        let data = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .ok_or_else(|| {
+                UsageError("no vault directory: pass --vault or set HEARTH_VAULT".into())
+            })?;
+        Ok(data.join("hearth").join("vault"))
+    }
+}
+
+/// The message printed for an error: the whole chain, outermost first.
+pub(crate) fn describe(error: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// 2 for bad usage or a failed unlock, 1 for everything else.
+pub(crate) fn exit_code(error: &anyhow::Error) -> ExitCode {
+    let usage = error.chain().any(|cause| {
+        cause.downcast_ref::<UsageError>().is_some()
+            || cause
+                .downcast_ref::<VaultError>()
+                .is_some_and(VaultError::is_unlock_failure)
+    });
+    if usage {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}
