@@ -607,6 +607,17 @@ impl Vault {
         Ok(blob)
     }
 
+    /// Erases a blob that no record refers to (one stored for a record that turned out to be a
+    /// duplicate). A blob attached to a record goes only with its record.
+    pub fn discard_blob(&mut self, id: &Id) -> Result<(), VaultError> {
+        self.require_write()?;
+        self.conn.execute(
+            "DELETE FROM blobs WHERE id = ?1 AND record_id IS NULL",
+            [id.as_str()],
+        )?;
+        Ok(())
+    }
+
     /// Streams a blob's bytes into `out`; returns the byte count.
     pub fn read_blob(&self, id: &Id, out: &mut impl Write) -> Result<u64, VaultError> {
         blob::get(&self.conn, &self.keys, id, out)

@@ -6,6 +6,7 @@
 //! `YYYY-MM-DD` (UTC midnight), `--since` inclusive and `--until` exclusive.
 
 mod args;
+mod import;
 mod output;
 mod records;
 mod secret;
@@ -59,6 +60,8 @@ enum Command {
     Passwd(vault_cmds::PasswdArgs),
     /// Add records: one from --text, or one per line from --stdin
     Add(records::AddArgs),
+    /// Import a data export (WhatsApp, Telegram, X, Facebook, mail, ...)
+    Import(import::ImportArgs),
     /// List, show, search and delete records
     #[command(subcommand)]
     Records(records::RecordsCommand),
@@ -81,6 +84,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status => vault_cmds::status(global),
         Command::Passwd(args) => vault_cmds::passwd(global, args),
         Command::Add(args) => records::add(global, args),
+        Command::Import(args) => import::run(global, args),
         Command::Records(command) => records::run(global, command),
         Command::Audit(command) => vault_cmds::audit(global, command),
         Command::Backup(args) => vault_cmds::backup(global, args),
