@@ -58,6 +58,16 @@ const MIGRATIONS: &[&str] = &[
         deleted_at INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 2: sealed key-value state for other layers (OAuth tokens, sync cursors, index manifests).
+    r#"
+    CREATE TABLE state (
+        key_mac BLOB PRIMARY KEY,
+        namespace TEXT NOT NULL,
+        value BLOB NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX state_by_namespace ON state (namespace);
+    "#,
 ];
 
 /// The schema version this build writes.

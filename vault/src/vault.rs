@@ -607,6 +607,102 @@ impl Vault {
         Ok(blob)
     }
 
+    /// Stores a sealed value under `namespace`/`key` (OAuth tokens, sync cursors, index state).
+    /// The key is kept only as a keyed hash; the key and value are sealed together.
+    pub fn put_state(
+        &mut self,
+        namespace: &str,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), VaultError> {
+        self.require_write()?;
+        let key_mac = self
+            .keys
+            .content_hash(&[b"state", namespace.as_bytes(), key.as_bytes()]);
+        let mut plain = Vec::with_capacity(key.len() + value.len() + 8);
+        plain.extend_from_slice(&(key.len() as u64).to_be_bytes());
+        plain.extend_from_slice(key.as_bytes());
+        plain.extend_from_slice(value);
+        let plain = zeroize::Zeroizing::new(plain);
+        let sealed = self.keys.seal(Purpose::Secrets, &key_mac, &plain)?;
+        self.conn.execute(
+            "INSERT INTO state (key_mac, namespace, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key_mac) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            rusqlite::params![&key_mac[..], namespace, sealed.as_bytes(), Utc::now().timestamp_millis()],
+        )?;
+        Ok(())
+    }
+
+    /// The value stored under `namespace`/`key`, if any.
+    pub fn get_state(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, VaultError> {
+        let key_mac = self
+            .keys
+            .content_hash(&[b"state", namespace.as_bytes(), key.as_bytes()]);
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT value FROM state WHERE key_mac = ?1",
+                [&key_mac[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let (_, value) = self.open_state(&key_mac, sealed, namespace)?;
+        Ok(Some(value))
+    }
+
+    /// Every `(key, value)` stored under `namespace`.
+    pub fn list_state(&self, namespace: &str) -> Result<Vec<(String, Vec<u8>)>, VaultError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key_mac, value FROM state WHERE namespace = ?1")?;
+        let rows = stmt.query_map([namespace], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key_mac, sealed) = row?;
+            out.push(self.open_state(&key_mac, sealed, namespace)?);
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Removes `namespace`/`key`; returns whether it existed.
+    pub fn delete_state(&mut self, namespace: &str, key: &str) -> Result<bool, VaultError> {
+        self.require_write()?;
+        let key_mac = self
+            .keys
+            .content_hash(&[b"state", namespace.as_bytes(), key.as_bytes()]);
+        Ok(self
+            .conn
+            .execute("DELETE FROM state WHERE key_mac = ?1", [&key_mac[..]])?
+            > 0)
+    }
+
+    fn open_state(
+        &self,
+        key_mac: &[u8],
+        sealed: Vec<u8>,
+        namespace: &str,
+    ) -> Result<(String, Vec<u8>), VaultError> {
+        let tampered = || VaultError::Tampered(format!("stored state in {namespace}"));
+        let plain = self
+            .keys
+            .open(Purpose::Secrets, key_mac, &Sealed::from_stored(sealed))
+            .map_err(|_| tampered())?;
+        let len = plain
+            .get(..8)
+            .map(|b| u64::from_be_bytes(b.try_into().unwrap_or([0; 8])))
+            .ok_or_else(tampered)?;
+        let len = usize::try_from(len).map_err(|_| tampered())?;
+        let key = plain.get(8..8 + len).ok_or_else(tampered)?;
+        let key = String::from_utf8(key.to_vec()).map_err(|_| tampered())?;
+        Ok((key, plain[8 + len..].to_vec()))
+    }
+
     /// Erases a blob that no record refers to (one stored for a record that turned out to be a
     /// duplicate). A blob attached to a record goes only with its record.
     pub fn discard_blob(&mut self, id: &Id) -> Result<(), VaultError> {

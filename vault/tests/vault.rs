@@ -424,3 +424,51 @@ fn timestamps_keep_negative_offsets() {
         "2025-01-02T03:04:05-05:00"
     );
 }
+
+#[test]
+fn sealed_state_roundtrips_and_leaves_no_plaintext() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let mut vault = Vault::init(&dir, &pass("pw"), &options()).unwrap();
+    vault
+        .put_state("oauth", "https://social.example", b"TOKEN-CANARY-123")
+        .unwrap();
+    vault
+        .put_state("oauth", "https://other.example", b"t2")
+        .unwrap();
+    vault
+        .put_state("cursor", "https://social.example", b"42")
+        .unwrap();
+    assert_eq!(
+        vault
+            .get_state("oauth", "https://social.example")
+            .unwrap()
+            .unwrap(),
+        b"TOKEN-CANARY-123"
+    );
+    vault
+        .put_state("oauth", "https://social.example", b"TOKEN-CANARY-456")
+        .unwrap();
+    let listed = vault.list_state("oauth").unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        listed[1],
+        (
+            "https://social.example".to_owned(),
+            b"TOKEN-CANARY-456".to_vec()
+        )
+    );
+    assert!(
+        vault
+            .delete_state("oauth", "https://other.example")
+            .unwrap()
+    );
+    assert_eq!(
+        vault.get_state("oauth", "https://other.example").unwrap(),
+        None
+    );
+    vault.checkpoint().unwrap();
+    let bytes = all_bytes(&dir);
+    assert!(!contains(&bytes, b"TOKEN-CANARY"));
+    assert!(!contains(&bytes, b"social.example"));
+}
