@@ -18,6 +18,9 @@ const BATCH: usize = 1000;
 const MAX_ISSUES: usize = 1000;
 /// Largest attachment stored (bigger ones are recorded by name only, and reported).
 const MAX_ATTACHMENT: u64 = 4 << 30;
+/// Attachment bytes carried in a batch (`PendingAttachment::data`) before it is flushed early,
+/// so that memory stays bounded however large the input is.
+const MAX_BATCH_DATA: usize = 64 << 20;
 
 /// How to import.
 #[derive(Clone, Debug)]
@@ -93,6 +96,7 @@ pub fn import(
         me,
         actor: &options.actor,
         batch: Vec::with_capacity(BATCH),
+        batch_data: 0,
         summary: ImportSummary {
             format: format.name(),
             ..ImportSummary::default()
@@ -120,6 +124,7 @@ struct VaultSink<'a> {
     me: Vec<String>,
     actor: &'a str,
     batch: Vec<Parsed>,
+    batch_data: usize,
     summary: ImportSummary,
     progress: &'a mut dyn FnMut(&ImportSummary),
 }
@@ -146,6 +151,7 @@ impl VaultSink<'_> {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.batch);
+        self.batch_data = 0;
         let mut records = Vec::with_capacity(batch.len());
         let mut stored_blobs = Vec::with_capacity(batch.len());
         for parsed in batch {
@@ -153,8 +159,11 @@ impl VaultSink<'_> {
             let mut blobs = Vec::new();
             if !parsed.pending.is_empty() && self.vault.contains(&record)?.is_none() {
                 for pending in parsed.pending {
-                    let stored = match pending.entry.as_deref().and_then(|e| self.input.entry(e)) {
-                        Some(entry) if entry.size <= MAX_ATTACHMENT => {
+                    let from_entry = pending.entry.as_deref().and_then(|e| self.input.entry(e));
+                    let stored = match (&pending.data, from_entry) {
+                        // Bytes carried inside the parsed item (a mail attachment).
+                        (Some(data), _) => Some(self.vault.put_blob(&mut &data[..])?),
+                        (None, Some(entry)) if entry.size <= MAX_ATTACHMENT => {
                             let path = entry.path.clone();
                             let vault = &mut *self.vault;
                             Some(
@@ -162,12 +171,12 @@ impl VaultSink<'_> {
                                     .with_reader(&path, |mut r| Ok(vault.put_blob(&mut r)?))?,
                             )
                         }
-                        Some(entry) => {
+                        (None, Some(entry)) => {
                             let location = self.input.location(&entry.path);
                             self.issue(location, "attachment too large; kept its name only".into());
                             None
                         }
-                        None => None,
+                        (None, None) => None,
                     };
                     if let Some(blob) = &stored {
                         blobs.push(blob.id.clone());
@@ -219,8 +228,13 @@ impl Sink for VaultSink<'_> {
         for (person, owner) in parsed.record.participants.iter_mut().zip(owners) {
             person.is_owner |= owner;
         }
+        self.batch_data += parsed
+            .pending
+            .iter()
+            .filter_map(|p| p.data.as_ref().map(Vec::len))
+            .sum::<usize>();
         self.batch.push(parsed);
-        if self.batch.len() >= BATCH {
+        if self.batch.len() >= BATCH || self.batch_data >= MAX_BATCH_DATA {
             self.flush()?;
         }
         Ok(())

@@ -21,6 +21,7 @@
 pub mod formats;
 pub mod import;
 pub mod input;
+pub mod live;
 pub mod text;
 pub mod time;
 
@@ -116,6 +117,9 @@ pub struct PendingAttachment {
     pub mime: Option<String>,
     /// Path of the file inside the input, when the export includes it.
     pub entry: Option<String>,
+    /// The file's bytes, when they are inside the parsed item rather than a separate entry
+    /// (a mail attachment); stored in preference to `entry`.
+    pub data: Option<Vec<u8>>,
 }
 
 /// One record as a format produced it, with attachments not yet stored.

@@ -7,6 +7,30 @@ pub fn decode_utf8(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `reader` with a leading UTF-8 byte-order mark dropped, for parsers that stream a file
+/// (`serde_json::Deserializer::from_reader`) instead of decoding it whole.
+pub fn skip_bom<R: std::io::Read>(
+    mut reader: R,
+) -> std::io::Result<std::io::Chain<std::io::Cursor<Vec<u8>>, R>> {
+    let mut head = Vec::with_capacity(3);
+    while head.len() < 3 {
+        let mut byte = [0u8; 1];
+        match reader.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => head.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        if head[..] != b"\xEF\xBB\xBF"[..head.len()] {
+            break;
+        }
+    }
+    if head == b"\xEF\xBB\xBF" {
+        head.clear();
+    }
+    Ok(std::io::Read::chain(std::io::Cursor::new(head), reader))
+}
+
 /// Removes the invisible marks phones put into exported text (left-to-right and right-to-left
 /// marks, and the BOM anywhere) and turns narrow no-break spaces (U+202F, before AM/PM) and
 /// no-break spaces into plain spaces.

@@ -4,6 +4,8 @@
 //! The binary is the one `scripts/test` builds before the tests run (`target/<profile>/hearth`,
 //! next to the test executables' `deps/` folder), or the one named by `HEARTH_BIN`.
 
+pub mod fake_mastodon;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

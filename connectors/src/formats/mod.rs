@@ -3,11 +3,39 @@
 //! To add a format: write a module with a unit struct implementing [`Format`](crate::Format),
 //! add it to [`all`], and give it fixtures, tests and a property test feeding it arbitrary bytes.
 
+pub mod dayone;
+pub mod discord;
+pub mod generic;
+pub mod imessage;
+pub mod mail;
+pub mod markdown;
+pub mod mbox;
+pub mod meta;
+pub mod reddit;
+pub mod slack;
+pub mod telegram;
+pub mod twitter;
 pub mod whatsapp;
 
 use crate::Format;
 
-static FORMATS: &[&dyn Format] = &[&whatsapp::WhatsApp];
+static FORMATS: &[&dyn Format] = &[
+    &whatsapp::WhatsApp,
+    &discord::Discord,
+    &slack::Slack,
+    &markdown::Markdown,
+    &dayone::DayOne,
+    &imessage::IMessage,
+    &mbox::Mbox,
+    &mail::Eml,
+    &reddit::Reddit,
+    &generic::Jsonl,
+    &generic::Csv,
+    &telegram::Telegram,
+    &twitter::Twitter,
+    &meta::Facebook,
+    &meta::Instagram,
+];
 
 /// Every known format, in `--list-formats` order.
 pub fn all() -> &'static [&'static dyn Format] {

@@ -402,6 +402,7 @@ fn parse_chat(
                 name: name.to_owned(),
                 mime: None,
                 entry: Some(format!("{dir}{name}")),
+                data: None,
             });
             body = body.lines().skip(1).collect::<Vec<_>>().join("\n");
         } else if let Some(name) = [
@@ -419,6 +420,7 @@ fn parse_chat(
                 name: name.clone(),
                 mime: None,
                 entry: Some(format!("{dir}{name}")),
+                data: None,
             });
             body = body.lines().skip(1).collect::<Vec<_>>().join("\n");
         } else if is_deleted(&lower) {

@@ -8,10 +8,10 @@ pub(crate) fn parse_time(text: &str) -> Result<DateTime<FixedOffset>, String> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time);
     }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if let Some(midnight) = date.and_hms_opt(0, 0, 0) {
-            return Ok(midnight.and_utc().fixed_offset());
-        }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        && let Some(midnight) = date.and_hms_opt(0, 0, 0)
+    {
+        return Ok(midnight.and_utc().fixed_offset());
     }
     Err(format!(
         "{text:?} is not a time: use RFC 3339 (2025-03-14T21:07:00+01:00) or a date (2025-03-14)"

@@ -6,7 +6,10 @@
 //! `YYYY-MM-DD` (UTC midnight), `--since` inclusive and `--until` exclusive.
 
 mod args;
+mod connect;
+mod grant;
 mod import;
+mod models;
 mod output;
 mod records;
 mod secret;
@@ -50,6 +53,8 @@ pub(crate) struct Global {
     json: bool,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create a new vault
@@ -74,6 +79,23 @@ enum Command {
     Restore(vault_cmds::RestoreArgs),
     /// Check the vault: every record, blob and the audit chain
     Check,
+    /// Connect a live source (Mastodon) with OAuth, to sync from it
+    #[command(subcommand)]
+    Connect(connect::ConnectCommand),
+    /// List and remove live-source connections
+    #[command(subcommand)]
+    Connections(connect::ConnectionsCommand),
+    /// Fetch what is new from every connection, or from one
+    Sync(connect::SyncArgs),
+    /// Continue a prompt with the local text model (no vault needed)
+    Generate(models::GenerateArgs),
+    /// Chat with the local text model (interactive on a terminal, else one turn per line)
+    Chat(models::ChatArgs),
+    /// Embed texts with the local sentence encoder (no vault needed)
+    Embed(models::EmbedArgs),
+    /// Issue, list, revoke and explain grants (what an app may read and do)
+    #[command(subcommand)]
+    Grant(grant::GrantCommand),
 }
 
 /// Runs a parsed command line.
@@ -90,6 +112,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(args) => vault_cmds::backup(global, args),
         Command::Restore(args) => vault_cmds::restore(global, args),
         Command::Check => vault_cmds::check(global),
+        Command::Connect(command) => connect::connect(global, command),
+        Command::Connections(command) => connect::connections(global, command),
+        Command::Sync(args) => connect::sync(global, args),
+        Command::Generate(args) => models::generate(global, args),
+        Command::Chat(args) => models::chat(global, args),
+        Command::Embed(args) => models::embed(global, args),
+        Command::Grant(command) => grant::run(global, command),
     }
 }
 

@@ -59,10 +59,10 @@ pub(crate) struct RestoreArgs {
 
 pub(crate) fn init(global: &Global, args: InitArgs) -> anyhow::Result<ExitCode> {
     let dir = global.vault_dir()?;
-    if let Some(path) = &args.identity_out {
-        if path.exists() {
-            return Err(UsageError(format!("{} exists already", path.display())).into());
-        }
+    if let Some(path) = &args.identity_out
+        && path.exists()
+    {
+        return Err(UsageError(format!("{} exists already", path.display())).into());
     }
     let passphrase = secret::passphrase(&PassphraseSource {
         file: global.passphrase_file.as_deref(),

@@ -1,0 +1,84 @@
+//! Which memories a search may see: the same filter names grants and the HTTP API use.
+//!
+//! # Invariants
+//!
+//! - A filter is applied inside every retriever (tantivy query clauses, the hnsw filter, the
+//!   exact scan), never by dropping results after a top-k, so a search under a filter returns
+//!   the best matches *within* it and never a memory outside it.
+//! - `since` is inclusive and `until` exclusive, as everywhere in Hearth.
+//! - Participants are compared trimmed and lower-cased against names and handles; a memory
+//!   passes `participants` when it has any of them, and fails `exclude_participants` when it has
+//!   any of those.
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{Memory, normalize_key};
+
+/// Restricts a search.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemoryFilter {
+    /// Only these sources (all when empty).
+    pub sources: Vec<String>,
+    /// Only memories that occurred at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only memories that occurred before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// Only memories with at least one of these participants (all when empty).
+    pub participants: Vec<String>,
+    /// No memory with any of these participants.
+    pub exclude_participants: Vec<String>,
+    /// Only these conversations, by id (all when empty).
+    pub conversations: Vec<String>,
+}
+
+impl MemoryFilter {
+    /// Whether the filter restricts anything.
+    pub fn is_empty(&self) -> bool {
+        self == &MemoryFilter::default()
+    }
+
+    /// The participant names, normalised.
+    pub(crate) fn participant_keys(&self) -> Vec<String> {
+        self.participants.iter().map(|p| normalize_key(p)).collect()
+    }
+
+    /// The excluded participant names, normalised.
+    pub(crate) fn excluded_keys(&self) -> Vec<String> {
+        self.exclude_participants
+            .iter()
+            .map(|p| normalize_key(p))
+            .collect()
+    }
+
+    /// Whether a memory passes. The reference semantics: the index clauses must agree with it.
+    pub fn matches(&self, memory: &Memory) -> bool {
+        if !self.sources.is_empty() && !self.sources.contains(&memory.source) {
+            return false;
+        }
+        let at = memory.occurred_at.with_timezone(&Utc);
+        if self.since.is_some_and(|since| at < since) || self.until.is_some_and(|until| at >= until)
+        {
+            return false;
+        }
+        if !self.conversations.is_empty()
+            && !memory
+                .conversation
+                .as_ref()
+                .is_some_and(|c| self.conversations.contains(c))
+        {
+            return false;
+        }
+        if !self.participants.is_empty() || !self.exclude_participants.is_empty() {
+            let keys = memory.participant_keys();
+            if !self.participants.is_empty()
+                && !self.participant_keys().iter().any(|p| keys.contains(p))
+            {
+                return false;
+            }
+            if self.excluded_keys().iter().any(|p| keys.contains(p)) {
+                return false;
+            }
+        }
+        true
+    }
+}

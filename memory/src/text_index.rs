@@ -1,0 +1,367 @@
+//! The BM25 index: tantivy over a [`SealedDirectory`].
+//!
+//! One document per memory: its slot (the dense number that also names its vector), its text
+//! (tokenised: simple tokenizer, lower-cased, ASCII-folded, English-stemmed), and the filter
+//! fields (source, participants, conversation, time in milliseconds). Only the slot is kept
+//! beyond the inverted index (as a fast field), so the index holds no stored text.
+//!
+//! # Invariants
+//!
+//! - Queries are built programmatically from values: the query text is run through the field's
+//!   tokenizer and each token becomes a term; filter values become exact terms and ranges. User
+//!   text is never parsed as query syntax.
+//! - Filter clauses are inside the query (scored 0), so a top-k is the top-k within the filter.
+//! - After [`TextIndex::commit`], no segment holds a deleted document: segments with deletions
+//!   are merged, which drops the deleted documents and every term left without a document, and
+//!   the old segment files are deleted from the directory.
+//! - Merges run only inside `commit` (the writer has no merge policy), so between calls no file
+//!   is being written.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
+
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::indexer::NoMergePolicy;
+use tantivy::query::{
+    AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{
+    Field, INDEXED, IndexRecordOption, NumericOptions, STRING, Schema, TextFieldIndexing,
+    TextOptions,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::MemoryError;
+use crate::filter::MemoryFilter;
+use crate::model::Memory;
+use crate::sealed_dir::SealedDirectory;
+
+const TOKENIZER: &str = "hearth_text";
+/// Bytes of indexing memory for the writer's one thread.
+const WRITER_BUDGET: usize = 32 << 20;
+/// More segments than this are merged together at commit.
+const MAX_SEGMENTS: usize = 8;
+
+struct Fields {
+    slot: Field,
+    text: Field,
+    source: Field,
+    participant: Field,
+    conversation: Field,
+    occurred: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let slot = b.add_u64_field("slot", NumericOptions::default().set_indexed().set_fast());
+    let text = b.add_text_field(
+        "text",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        ),
+    );
+    let source = b.add_text_field("source", STRING);
+    let participant = b.add_text_field("participant", STRING);
+    let conversation = b.add_text_field("conversation", STRING);
+    let occurred = b.add_i64_field("occurred", NumericOptions::from(INDEXED).set_fast());
+    (
+        b.build(),
+        Fields {
+            slot,
+            text,
+            source,
+            participant,
+            conversation,
+            occurred,
+        },
+    )
+}
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+fn index_err(e: impl std::fmt::Display) -> MemoryError {
+    MemoryError::Index(e.to_string())
+}
+
+/// The BM25 index of the memories.
+pub(crate) struct TextIndex {
+    dir: SealedDirectory,
+    index: Index,
+    writer: IndexWriter<TantivyDocument>,
+    reader: IndexReader,
+    f: Fields,
+}
+
+impl TextIndex {
+    /// Opens the index in `dir`, creating it when the directory is empty.
+    pub(crate) fn open(dir: SealedDirectory) -> Result<Self, MemoryError> {
+        let (schema, f) = schema();
+        let index = if dir.files().is_empty() {
+            Index::create(dir.clone(), schema, Default::default()).map_err(index_err)?
+        } else {
+            let index = Index::open(dir.clone()).map_err(index_err)?;
+            if index.schema() != schema {
+                return Err(MemoryError::Index(
+                    "the stored index has another schema".into(),
+                ));
+            }
+            index
+        };
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let writer = index
+            .writer_with_num_threads(1, WRITER_BUDGET)
+            .map_err(index_err)?;
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(index_err)?;
+        Ok(Self {
+            dir,
+            index,
+            writer,
+            reader,
+            f,
+        })
+    }
+
+    /// The directory holding the files.
+    pub(crate) fn directory(&self) -> &SealedDirectory {
+        &self.dir
+    }
+
+    /// Adds a memory (visible after [`TextIndex::commit`]).
+    pub(crate) fn add(&self, slot: u32, memory: &Memory) -> Result<(), MemoryError> {
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(self.f.slot, u64::from(slot));
+        doc.add_text(self.f.text, &memory.text);
+        doc.add_text(self.f.source, &memory.source);
+        for key in memory.participant_keys() {
+            doc.add_text(self.f.participant, key);
+        }
+        if let Some(c) = &memory.conversation {
+            doc.add_text(self.f.conversation, c);
+        }
+        doc.add_i64(self.f.occurred, memory.occurred_at.timestamp_millis());
+        self.writer.add_document(doc).map_err(index_err)?;
+        Ok(())
+    }
+
+    /// Deletes a memory's document (gone from searches and terms after commit).
+    pub(crate) fn delete(&self, slot: u32) {
+        self.writer
+            .delete_term(Term::from_field_u64(self.f.slot, u64::from(slot)));
+    }
+
+    /// Commits, then merges segments holding deletions (and too many small segments), deletes
+    /// the files no longer used, and reloads the reader.
+    pub(crate) fn commit(&mut self) -> Result<(), MemoryError> {
+        self.writer.commit().map_err(index_err)?;
+        let metas = self.index.searchable_segment_metas().map_err(index_err)?;
+        let with_deletes: Vec<_> = metas
+            .iter()
+            .filter(|m| m.has_deletes())
+            .map(|m| m.id())
+            .collect();
+        for id in with_deletes {
+            self.writer.merge(&[id]).wait().map_err(index_err)?;
+        }
+        let mut metas = self.index.searchable_segment_metas().map_err(index_err)?;
+        if metas.len() > MAX_SEGMENTS {
+            metas.sort_by_key(|m| m.num_docs());
+            let small: Vec<_> = metas[..metas.len() - MAX_SEGMENTS / 2]
+                .iter()
+                .map(|m| m.id())
+                .collect();
+            self.writer.merge(&small).wait().map_err(index_err)?;
+        }
+        self.writer
+            .garbage_collect_files()
+            .wait()
+            .map_err(index_err)?;
+        self.reader.reload().map_err(index_err)?;
+        Ok(())
+    }
+
+    fn terms(&self, text: &str) -> Vec<Term> {
+        let mut analyzer = self
+            .index
+            .tokenizer_for_field(self.f.text)
+            .unwrap_or_else(|_| analyzer());
+        let mut stream = analyzer.token_stream(text);
+        let mut seen = HashSet::new();
+        let mut terms = Vec::new();
+        while stream.advance() {
+            let token = stream.token().text.clone();
+            if seen.insert(token.clone()) {
+                terms.push(Term::from_field_text(self.f.text, &token));
+            }
+        }
+        terms
+    }
+
+    /// The filter as query clauses, matching exactly what [`MemoryFilter::matches`] accepts.
+    fn filter_query(&self, filter: &MemoryFilter) -> Box<dyn Query> {
+        let any_of = |field: Field, values: Vec<String>| -> Box<dyn Query> {
+            Box::new(BooleanQuery::new(
+                values
+                    .into_iter()
+                    .map(|v| {
+                        let q: Box<dyn Query> = Box::new(TermQuery::new(
+                            Term::from_field_text(field, &v),
+                            IndexRecordOption::Basic,
+                        ));
+                        (Occur::Should, q)
+                    })
+                    .collect(),
+            ))
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
+        if !filter.sources.is_empty() {
+            clauses.push((Occur::Must, any_of(self.f.source, filter.sources.clone())));
+        }
+        if filter.since.is_some() || filter.until.is_some() {
+            let term = |t: chrono::DateTime<chrono::Utc>| {
+                Term::from_field_i64(self.f.occurred, t.timestamp_millis())
+            };
+            let lower = filter
+                .since
+                .map_or(Bound::Unbounded, |t| Bound::Included(term(t)));
+            let upper = filter
+                .until
+                .map_or(Bound::Unbounded, |t| Bound::Excluded(term(t)));
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+        }
+        if !filter.conversations.is_empty() {
+            clauses.push((
+                Occur::Must,
+                any_of(self.f.conversation, filter.conversations.clone()),
+            ));
+        }
+        if !filter.participants.is_empty() {
+            clauses.push((
+                Occur::Must,
+                any_of(self.f.participant, filter.participant_keys()),
+            ));
+        }
+        for key in filter.excluded_keys() {
+            clauses.push((
+                Occur::MustNot,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.f.participant, &key),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        Box::new(ConstScoreQuery::new(
+            Box::new(BooleanQuery::new(clauses)),
+            0.0,
+        ))
+    }
+
+    fn slots_of(
+        &self,
+        searcher: &tantivy::Searcher,
+        addresses: impl IntoIterator<Item = (f32, tantivy::DocAddress)>,
+    ) -> Result<Vec<(u32, f32)>, MemoryError> {
+        let mut columns = HashMap::new();
+        let mut out = Vec::new();
+        for (score, addr) in addresses {
+            let column = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                    searcher
+                        .segment_reader(addr.segment_ord)
+                        .fast_fields()
+                        .u64("slot")
+                        .map_err(index_err)?,
+                ),
+            };
+            if let Some(slot) = column.first(addr.doc_id) {
+                out.push((slot as u32, score));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `limit` best BM25 matches of `text` within `filter`, as (slot, score).
+    pub(crate) fn search(
+        &self,
+        text: &str,
+        filter: &MemoryFilter,
+        limit: usize,
+    ) -> Result<Vec<(u32, f32)>, MemoryError> {
+        let terms = self.terms(text);
+        if terms.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(
+            terms
+                .into_iter()
+                .map(|t| {
+                    let q: Box<dyn Query> =
+                        Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs));
+                    (Occur::Should, q)
+                })
+                .collect(),
+        ));
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, text_query),
+            (Occur::Must, self.filter_query(filter)),
+        ]);
+        let searcher = self.reader.searcher();
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(limit).order_by_score())
+            .map_err(index_err)?;
+        self.slots_of(&searcher, top)
+    }
+
+    /// How many memories the filter lets through.
+    pub(crate) fn count(&self, filter: &MemoryFilter) -> Result<usize, MemoryError> {
+        self.reader
+            .searcher()
+            .search(&self.filter_query(filter), &Count)
+            .map_err(index_err)
+    }
+
+    /// Every slot the filter lets through.
+    pub(crate) fn slots(&self, filter: &MemoryFilter) -> Result<Vec<u32>, MemoryError> {
+        let searcher = self.reader.searcher();
+        let docs = searcher
+            .search(&self.filter_query(filter), &DocSetCollector)
+            .map_err(index_err)?;
+        Ok(self
+            .slots_of(&searcher, docs.into_iter().map(|d| (0.0, d)))?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect())
+    }
+
+    /// Whether any segment's term dictionary still holds a term of `word` (after analysis).
+    pub(crate) fn has_term(&self, word: &str) -> Result<bool, MemoryError> {
+        let searcher = self.reader.searcher();
+        for term in self.terms(word) {
+            for segment in searcher.segment_readers() {
+                let inverted = segment.inverted_index(self.f.text).map_err(index_err)?;
+                if inverted.get_term_info(&term).map_err(index_err)?.is_some() {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+}

@@ -1,0 +1,823 @@
+//! The Llama-family decoder in burn: token embedding, `n` blocks of (RMSNorm → grouped-query
+//! attention with rotary position embedding → residual, RMSNorm → SwiGLU → residual), a final
+//! RMSNorm and a tied or separate output head; with a KV cache so that a prompt is processed in
+//! one batched pass and each further token in one small pass.
+//!
+//! # RoPE and the GGUF Q/K permutation
+//!
+//! Hugging Face checkpoints rotate the two *halves* of each head (`x[i]` with `x[i + d/2]`).
+//! llama.cpp's converter permutes the rows of `attn_q`/`attn_k` for the `llama` architecture so
+//! that llama.cpp can rotate *adjacent pairs* (`x[2i]` with `x[2i+1]`, its "normal" RoPE mode).
+//! So weights from GGUF use [`RopeStyle::Adjacent`] and weights from safetensors use
+//! [`RopeStyle::Half`]; both compute the same function, which the logits tests against
+//! transformers (which un-permutes the GGUF weights) check.
+
+use burn::module::{Module, Param};
+use burn::tensor::module::{attention, embedding};
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::error::{Error, Result};
+use crate::gguf::Gguf;
+use crate::nn::{Linear, RmsNorm};
+use crate::weights::{GgufWeights, HostTensor, WeightSource};
+
+/// Which pairs of a head's dimensions RoPE rotates together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RopeStyle {
+    /// `(x[2i], x[2i+1])`: llama.cpp's normal mode, for GGUF `llama` weights.
+    Adjacent,
+    /// `(x[i], x[i + d/2])`: Hugging Face / GPT-NeoX, for safetensors weights.
+    Half,
+}
+
+/// The hyperparameters of a Llama-family model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlamaConfig {
+    /// Vocabulary size (rows of the embedding).
+    pub vocab_size: usize,
+    /// Model width.
+    pub dim: usize,
+    /// Number of blocks.
+    pub n_layers: usize,
+    /// Query heads.
+    pub n_heads: usize,
+    /// Key/value heads (grouped-query attention when fewer than `n_heads`).
+    pub n_kv_heads: usize,
+    /// Width of one head.
+    pub head_dim: usize,
+    /// Hidden width of the SwiGLU feed-forward.
+    pub ffn_dim: usize,
+    /// RMSNorm epsilon.
+    pub rms_eps: f64,
+    /// RoPE base frequency.
+    pub rope_theta: f64,
+    /// Linear RoPE scaling: positions are divided by this (1 = none).
+    pub rope_linear_factor: f64,
+    /// Which dimensions RoPE pairs up.
+    pub rope_style: RopeStyle,
+    /// The context the model was trained for.
+    pub context_length: usize,
+}
+
+fn usize_of(v: u32) -> usize {
+    v as usize
+}
+
+impl LlamaConfig {
+    /// The hyperparameters in a GGUF file's metadata (architecture `llama`).
+    pub fn from_gguf(gguf: &Gguf<'_>) -> Result<Self> {
+        let arch = gguf.architecture()?;
+        if arch != "llama" {
+            return Err(Error::Unsupported(format!(
+                "GGUF architecture {arch:?} (supported: llama)"
+            )));
+        }
+        let dim = usize_of(gguf.embedding_length()?);
+        let n_heads = usize_of(gguf.head_count()?);
+        let n_kv_heads = usize_of(gguf.head_count_kv()?);
+        if n_heads == 0 || !dim.is_multiple_of(n_heads) {
+            return Err(Error::InvalidModel(format!(
+                "embedding length {dim} is not a multiple of {n_heads} heads"
+            )));
+        }
+        let head_dim = match gguf.opt_u32(&gguf.arch_key("attention.key_length")?)? {
+            Some(k) => usize_of(k),
+            None => dim / n_heads,
+        };
+        if let Some(rope_dims) = gguf.rope_dimension_count()?
+            && usize_of(rope_dims) != head_dim
+        {
+            return Err(Error::Unsupported(format!(
+                "partial RoPE ({rope_dims} of {head_dim} dimensions)"
+            )));
+        }
+        let scaling_type = gguf.opt_str(&gguf.arch_key("rope.scaling.type")?)?;
+        let scaling_factor = gguf.opt_f32(&gguf.arch_key("rope.scaling.factor")?)?;
+        let rope_linear_factor = match (scaling_type, scaling_factor) {
+            (None | Some("none"), _) | (_, None) => 1.0,
+            (Some("linear"), Some(f)) if f > 0.0 => f64::from(f),
+            (Some(other), _) => {
+                return Err(Error::Unsupported(format!("RoPE scaling {other:?}")));
+            }
+        };
+        let config = Self {
+            vocab_size: gguf.vocab_size()?,
+            dim,
+            n_layers: usize_of(gguf.block_count()?),
+            n_heads,
+            n_kv_heads,
+            head_dim,
+            ffn_dim: usize_of(gguf.feed_forward_length()?),
+            rms_eps: f64::from(gguf.rms_norm_epsilon()?),
+            rope_theta: f64::from(gguf.rope_freq_base()?.unwrap_or(10_000.0)),
+            rope_linear_factor,
+            rope_style: RopeStyle::Adjacent,
+            context_length: usize_of(gguf.context_length()?),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The hyperparameters in a Hugging Face `config.json` (`LlamaForCausalLM` and friends).
+    pub fn from_hf_config(config: &serde_json::Value) -> Result<Self> {
+        let get = |k: &str| -> Result<usize> {
+            config
+                .get(k)
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|v| usize::try_from(v).ok())
+                .ok_or_else(|| Error::InvalidModel(format!("config.json: missing or bad {k:?}")))
+        };
+        let model_type = config
+            .get("model_type")
+            .and_then(|v| v.as_str())
+            .unwrap_or("llama");
+        if model_type != "llama" && model_type != "mistral" {
+            return Err(Error::Unsupported(format!(
+                "config.json model_type {model_type:?} (supported: llama, mistral)"
+            )));
+        }
+        let dim = get("hidden_size")?;
+        let n_heads = get("num_attention_heads")?;
+        if n_heads == 0 {
+            return Err(Error::InvalidModel("num_attention_heads is 0".into()));
+        }
+        let rope = config
+            .get("rope_parameters")
+            .or_else(|| config.get("rope_scaling"));
+        let rope_theta = config
+            .get("rope_theta")
+            .or_else(|| rope.and_then(|r| r.get("rope_theta")))
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(10_000.0);
+        let rope_type = rope
+            .and_then(|r| r.get("rope_type").or_else(|| r.get("type")))
+            .and_then(|t| t.as_str())
+            .unwrap_or("default");
+        let rope_linear_factor = match rope_type {
+            "default" => 1.0,
+            "linear" => rope
+                .and_then(|r| r.get("factor"))
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(1.0),
+            other => return Err(Error::Unsupported(format!("RoPE scaling {other:?}"))),
+        };
+        let config_out = Self {
+            vocab_size: get("vocab_size")?,
+            dim,
+            n_layers: get("num_hidden_layers")?,
+            n_heads,
+            n_kv_heads: get("num_key_value_heads").unwrap_or(n_heads),
+            head_dim: get("head_dim").unwrap_or(dim / n_heads),
+            ffn_dim: get("intermediate_size")?,
+            rms_eps: config
+                .get("rms_norm_eps")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(1e-5),
+            rope_theta,
+            rope_linear_factor,
+            rope_style: RopeStyle::Half,
+            context_length: get("max_position_embeddings").unwrap_or(2048),
+        };
+        config_out.validate()?;
+        Ok(config_out)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidModel(m));
+        if self.vocab_size == 0 || self.dim == 0 || self.n_layers == 0 || self.ffn_dim == 0 {
+            return bad(format!("empty dimension in {self:?}"));
+        }
+        if self.n_kv_heads == 0 || !self.n_heads.is_multiple_of(self.n_kv_heads) {
+            return bad(format!(
+                "{} heads cannot share {} key/value heads",
+                self.n_heads, self.n_kv_heads
+            ));
+        }
+        if self.head_dim == 0 || !self.head_dim.is_multiple_of(2) {
+            return bad(format!("head dimension {} must be even", self.head_dim));
+        }
+        if !(self.rope_theta.is_finite() && self.rope_theta > 0.0) {
+            return bad(format!("RoPE base {}", self.rope_theta));
+        }
+        if self.n_layers > 4096 || self.dim > 1 << 16 || self.vocab_size > 1 << 22 {
+            return bad(format!("absurd hyperparameters {self:?}"));
+        }
+        Ok(())
+    }
+}
+
+/// Grouped-query self-attention.
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// Query projection `[dim, n_heads·head_dim]`.
+    pub wq: Linear,
+    /// Key projection `[dim, n_kv_heads·head_dim]`.
+    pub wk: Linear,
+    /// Value projection `[dim, n_kv_heads·head_dim]`.
+    pub wv: Linear,
+    /// Output projection `[n_heads·head_dim, dim]`.
+    pub wo: Linear,
+    n_heads: usize,
+    n_kv_heads: usize,
+    head_dim: usize,
+}
+
+/// The SwiGLU feed-forward: `down(silu(gate(x)) · up(x))`.
+#[derive(Module, Debug)]
+pub struct FeedForward {
+    /// `[dim, ffn_dim]`.
+    pub gate: Linear,
+    /// `[dim, ffn_dim]`.
+    pub up: Linear,
+    /// `[ffn_dim, dim]`.
+    pub down: Linear,
+}
+
+/// One transformer block.
+#[derive(Module, Debug)]
+pub struct Block {
+    /// Norm before attention.
+    pub attn_norm: RmsNorm,
+    /// Self-attention.
+    pub attn: Attention,
+    /// Norm before the feed-forward.
+    pub ffn_norm: RmsNorm,
+    /// Feed-forward.
+    pub ffn: FeedForward,
+}
+
+/// Cached keys and values of the positions seen so far, per layer.
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
+    len: usize,
+}
+
+impl KvCache {
+    /// An empty cache for `n_layers` layers.
+    pub fn new(n_layers: usize) -> Self {
+        Self {
+            layers: vec![None; n_layers],
+            len: 0,
+        }
+    }
+
+    /// Positions cached.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets everything.
+    pub fn clear(&mut self) {
+        self.layers.iter_mut().for_each(|l| *l = None);
+        self.len = 0;
+    }
+}
+
+/// Rotary position embedding tables.
+#[derive(Clone, Debug)]
+struct Rope {
+    inv_freq: Vec<f64>,
+    style: RopeStyle,
+    linear_factor: f64,
+}
+
+impl Rope {
+    fn new(config: &LlamaConfig, freq_factors: Option<&[f32]>) -> Self {
+        let half = config.head_dim / 2;
+        let inv_freq = (0..half)
+            .map(|i| {
+                let f = 1.0
+                    / config
+                        .rope_theta
+                        .powf((2 * i) as f64 / config.head_dim as f64);
+                match freq_factors.and_then(|ff| ff.get(i)) {
+                    Some(&factor) if factor > 0.0 => f / f64::from(factor),
+                    _ => f,
+                }
+            })
+            .collect();
+        Self {
+            inv_freq,
+            style: config.rope_style,
+            linear_factor: config.rope_linear_factor,
+        }
+    }
+
+    /// `cos` and `sin` for positions `start..start + len`, `[len, head_dim/2]`.
+    fn tables(&self, start: usize, len: usize, device: &Device) -> (Tensor<2>, Tensor<2>) {
+        let half = self.inv_freq.len();
+        let mut cos = Vec::with_capacity(len * half);
+        let mut sin = Vec::with_capacity(len * half);
+        for p in start..start + len {
+            let pos = p as f64 / self.linear_factor;
+            for &f in &self.inv_freq {
+                let angle = pos * f;
+                cos.push(angle.cos() as f32);
+                sin.push(angle.sin() as f32);
+            }
+        }
+        (
+            Tensor::from_data(TensorData::new(cos, [len, half]), device),
+            Tensor::from_data(TensorData::new(sin, [len, half]), device),
+        )
+    }
+
+    /// Rotates `x: [batch, seq, heads, head_dim]`.
+    fn apply(&self, x: Tensor<4>, cos: &Tensor<2>, sin: &Tensor<2>) -> Tensor<4> {
+        let [b, s, h, d] = x.dims();
+        let half = d / 2;
+        match self.style {
+            RopeStyle::Adjacent => {
+                let x = x.reshape([b, s, h, half, 2]);
+                let cos: Tensor<5> = cos.clone().reshape([1, s, 1, half, 1]);
+                let sin: Tensor<5> = sin.clone().reshape([1, s, 1, half, 1]);
+                let x0 = x.clone().narrow(4, 0, 1);
+                let x1 = x.narrow(4, 1, 1);
+                let r0 = x0.clone() * cos.clone() - x1.clone() * sin.clone();
+                let r1 = x0 * sin + x1 * cos;
+                Tensor::cat(vec![r0, r1], 4).reshape([b, s, h, d])
+            }
+            RopeStyle::Half => {
+                let cos: Tensor<4> = cos.clone().reshape([1, s, 1, half]);
+                let sin: Tensor<4> = sin.clone().reshape([1, s, 1, half]);
+                let x1 = x.clone().narrow(3, 0, half);
+                let x2 = x.narrow(3, half, half);
+                let r1 = x1.clone() * cos.clone() - x2.clone() * sin.clone();
+                let r2 = x2 * cos + x1 * sin;
+                Tensor::cat(vec![r1, r2], 3)
+            }
+        }
+    }
+}
+
+/// The whole decoder.
+#[derive(Module, Debug)]
+pub struct Llama {
+    /// Token embedding `[vocab, dim]` (also the output head when tied).
+    pub embed: Param<Tensor<2>>,
+    /// The blocks.
+    pub blocks: Vec<Block>,
+    /// Final norm.
+    pub norm: RmsNorm,
+    /// Output head `[dim, vocab]`. For a model with tied embeddings this is a contiguous
+    /// transposed copy of the embedding (a transposed view made every decode step several times
+    /// slower on the CPU backend); `None` only for models built in code.
+    pub output: Option<Linear>,
+    #[module(skip)]
+    config: LlamaConfig,
+    #[module(skip)]
+    rope: Rope,
+}
+
+/// Tensor names in one checkpoint format.
+struct Names {
+    embed: &'static str,
+    norm: &'static str,
+    output: &'static str,
+    rope_freqs: Option<&'static str>,
+    block: fn(usize, &str) -> String,
+}
+
+const GGUF_NAMES: Names = Names {
+    embed: "token_embd.weight",
+    norm: "output_norm.weight",
+    output: "output.weight",
+    rope_freqs: Some("rope_freqs.weight"),
+    block: |i, part| {
+        let name = match part {
+            "attn_norm" => "attn_norm",
+            "q" => "attn_q",
+            "k" => "attn_k",
+            "v" => "attn_v",
+            "o" => "attn_output",
+            "ffn_norm" => "ffn_norm",
+            "gate" => "ffn_gate",
+            "up" => "ffn_up",
+            _ => "ffn_down",
+        };
+        format!("blk.{i}.{name}")
+    },
+};
+
+const HF_NAMES: Names = Names {
+    embed: "model.embed_tokens.weight",
+    norm: "model.norm.weight",
+    output: "lm_head.weight",
+    rope_freqs: None,
+    block: |i, part| {
+        let name = match part {
+            "attn_norm" => "input_layernorm",
+            "q" => "self_attn.q_proj",
+            "k" => "self_attn.k_proj",
+            "v" => "self_attn.v_proj",
+            "o" => "self_attn.o_proj",
+            "ffn_norm" => "post_attention_layernorm",
+            "gate" => "mlp.gate_proj",
+            "up" => "mlp.up_proj",
+            _ => "mlp.down_proj",
+        };
+        format!("model.layers.{i}.{name}")
+    },
+};
+
+impl Llama {
+    /// Loads the model in a parsed GGUF file, dequantizing every weight to f32.
+    pub fn from_gguf(gguf: &Gguf<'_>, device: &Device) -> Result<Self> {
+        let config = LlamaConfig::from_gguf(gguf)?;
+        Self::load(config, &mut GgufWeights::new(gguf), &GGUF_NAMES, device)
+    }
+
+    /// Loads a Hugging Face Llama directory (`config.json` + `*.safetensors`).
+    pub fn from_hf_dir(dir: &std::path::Path, device: &Device) -> Result<Self> {
+        let config = crate::tokenizer::read_json(&dir.join("config.json"))?;
+        let config = LlamaConfig::from_hf_config(&config)?;
+        let mut weights = crate::weights::SafetensorsWeights::from_dir(dir)?;
+        Self::load(config, &mut weights, &HF_NAMES, device)
+    }
+
+    fn load(
+        config: LlamaConfig,
+        src: &mut dyn WeightSource,
+        names: &Names,
+        device: &Device,
+    ) -> Result<Self> {
+        let c = &config;
+        let q_dim = c.n_heads * c.head_dim;
+        let kv_dim = c.n_kv_heads * c.head_dim;
+        let linear = |src: &mut dyn WeightSource, name: String, d_in: usize, d_out: usize| {
+            let w = src.require(&format!("{name}.weight"))?;
+            let b = src.get(&format!("{name}.bias"))?;
+            Linear::from_rows(w, b, d_in, d_out, device)
+        };
+        let norm = |src: &mut dyn WeightSource, name: &str| -> Result<RmsNorm> {
+            RmsNorm::new(src.require(name)?, c.dim, c.rms_eps, device)
+        };
+        let embed_host = src.require(names.embed)?;
+        let tied_head = (!src.contains(names.output))
+            .then(|| Linear::from_rows(embed_host.clone(), None, c.dim, c.vocab_size, device))
+            .transpose()?;
+        let embed = embed_host.into_tensor::<2>([c.vocab_size, c.dim], device)?;
+        let mut blocks = Vec::with_capacity(c.n_layers);
+        for i in 0..c.n_layers {
+            let n = |part: &str| (names.block)(i, part);
+            blocks.push(Block {
+                attn_norm: norm(src, &format!("{}.weight", n("attn_norm")))?,
+                attn: Attention {
+                    wq: linear(src, n("q"), c.dim, q_dim)?,
+                    wk: linear(src, n("k"), c.dim, kv_dim)?,
+                    wv: linear(src, n("v"), c.dim, kv_dim)?,
+                    wo: linear(src, n("o"), q_dim, c.dim)?,
+                    n_heads: c.n_heads,
+                    n_kv_heads: c.n_kv_heads,
+                    head_dim: c.head_dim,
+                },
+                ffn_norm: norm(src, &format!("{}.weight", n("ffn_norm")))?,
+                ffn: FeedForward {
+                    gate: linear(src, n("gate"), c.dim, c.ffn_dim)?,
+                    up: linear(src, n("up"), c.dim, c.ffn_dim)?,
+                    down: linear(src, n("down"), c.ffn_dim, c.dim)?,
+                },
+            });
+        }
+        let output_norm = norm(src, names.norm)?;
+        let output = match src.get(names.output)? {
+            Some(w) => Some(Linear::from_rows(w, None, c.dim, c.vocab_size, device)?),
+            None => tied_head,
+        };
+        let freq_factors: Option<HostTensor> = match names.rope_freqs {
+            Some(name) => src.get(name)?,
+            None => None,
+        };
+        let rope = Rope::new(c, freq_factors.as_ref().map(HostTensor::values));
+        Ok(Self {
+            embed: Param::from_tensor(embed),
+            blocks,
+            norm: output_norm,
+            output,
+            rope,
+            config,
+        })
+    }
+
+    /// The hyperparameters.
+    pub fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+
+    /// An empty KV cache for this model.
+    pub fn new_cache(&self) -> KvCache {
+        KvCache::new(self.config.n_layers)
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> Device {
+        self.embed.val().device()
+    }
+
+    /// Runs `tokens` (`[batch][seq]`, all the same length) after what `cache` holds, appends
+    /// their keys and values to it, and returns logits `[batch, seq, vocab]` — or only the last
+    /// position's, `[batch, 1, vocab]`, when `last_only` (what generation needs).
+    pub fn forward(
+        &self,
+        tokens: &[Vec<u32>],
+        cache: &mut KvCache,
+        last_only: bool,
+    ) -> Result<Tensor<3>> {
+        let batch = tokens.len();
+        let seq = tokens.first().map_or(0, Vec::len);
+        if batch == 0 || seq == 0 || tokens.iter().any(|t| t.len() != seq) {
+            return Err(Error::InvalidArgument(
+                "forward needs a non-empty batch of equal-length sequences".into(),
+            ));
+        }
+        if cache.layers.len() != self.blocks.len() {
+            return Err(Error::InvalidArgument(
+                "KV cache is for another model".into(),
+            ));
+        }
+        let total = cache.len + seq;
+        if total > self.config.context_length {
+            return Err(Error::ContextOverflow {
+                tokens: total,
+                context: self.config.context_length,
+            });
+        }
+        let vocab = self.config.vocab_size;
+        let mut flat: Vec<i64> = Vec::with_capacity(batch * seq);
+        for &t in tokens.iter().flatten() {
+            if t as usize >= vocab {
+                return Err(Error::InvalidArgument(format!(
+                    "token id {t} is outside the vocabulary of {vocab}"
+                )));
+            }
+            flat.push(i64::from(t));
+        }
+        let device = self.device();
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(flat, [batch, seq]), &device);
+        let mut x = embedding(self.embed.val(), ids);
+        let (cos, sin) = self.rope.tables(cache.len, seq, &device);
+        for (block, slot) in self.blocks.iter().zip(cache.layers.iter_mut()) {
+            let h = block.attn_norm.forward(x.clone());
+            let h = block.attn.forward(h, &self.rope, &cos, &sin, slot);
+            x = x + h;
+            let h = block.ffn_norm.forward(x.clone());
+            x = x + block.ffn.forward(h);
+        }
+        cache.len = total;
+        if last_only {
+            x = x.narrow(1, seq - 1, 1);
+        }
+        let x = self.norm.forward(x);
+        Ok(match &self.output {
+            Some(head) => head.forward(x),
+            None => burn::tensor::module::linear(x, self.embed.val().transpose(), None),
+        })
+    }
+}
+
+impl Attention {
+    fn forward(
+        &self,
+        x: Tensor<3>,
+        rope: &Rope,
+        cos: &Tensor<2>,
+        sin: &Tensor<2>,
+        slot: &mut Option<(Tensor<4>, Tensor<4>)>,
+    ) -> Tensor<3> {
+        let [b, s, _] = x.dims();
+        let (h, kvh, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
+        let q = self.wq.forward(x.clone()).reshape([b, s, h, hd]);
+        let k = self.wk.forward(x.clone()).reshape([b, s, kvh, hd]);
+        let v = self.wv.forward(x).reshape([b, s, kvh, hd]);
+        let q = rope.apply(q, cos, sin).swap_dims(1, 2);
+        let k = rope.apply(k, cos, sin).swap_dims(1, 2);
+        let v = v.swap_dims(1, 2);
+        let (k, v) = match slot.take() {
+            Some((pk, pv)) => (Tensor::cat(vec![pk, k], 2), Tensor::cat(vec![pv, v], 2)),
+            None => (k, v),
+        };
+        *slot = Some((k.clone(), v.clone()));
+        let t = k.dims()[2];
+        let (k, v) = if kvh == h {
+            (k, v)
+        } else {
+            let rep = h / kvh;
+            let expand = |t4: Tensor<4>| -> Tensor<4> {
+                let t5: Tensor<5> = t4.unsqueeze_dim(2);
+                t5.expand([b, kvh, rep, t, hd]).reshape([b, h, t, hd])
+            };
+            (expand(k), expand(v))
+        };
+        let options = AttentionModuleOptions {
+            scale: None,
+            softcap: None,
+            is_causal: true,
+        };
+        let out = attention(q, k, v, None, None, options);
+        self.wo.forward(out.swap_dims(1, 2).reshape([b, s, h * hd]))
+    }
+}
+
+impl FeedForward {
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let gate = burn::tensor::activation::silu(self.gate.forward(x.clone()));
+        self.down.forward(gate * self.up.forward(x))
+    }
+}
+
+/// A tiny random model for unit tests (no file needed).
+#[cfg(test)]
+pub(crate) fn tiny_model(style: RopeStyle, device: &Device) -> Llama {
+    let config = LlamaConfig {
+        vocab_size: 11,
+        dim: 8,
+        n_layers: 2,
+        n_heads: 2,
+        n_kv_heads: 1,
+        head_dim: 4,
+        ffn_dim: 12,
+        rms_eps: 1e-5,
+        rope_theta: 10_000.0,
+        rope_linear_factor: 1.0,
+        rope_style: style,
+        context_length: 32,
+    };
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.8
+    };
+    let mut host = |shape: &[usize]| -> Vec<f32> {
+        (0..shape.iter().product::<usize>())
+            .map(|_| next())
+            .collect()
+    };
+    let lin = |w: Vec<f32>, d_in: usize, d_out: usize| {
+        Linear::from_rows(
+            HostTensor::new("w", w, vec![d_out, d_in]).unwrap(),
+            None,
+            d_in,
+            d_out,
+            device,
+        )
+        .unwrap()
+    };
+    let ones = |d: usize| HostTensor::new("n", vec![1.0; d], vec![d]).unwrap();
+    let c = &config;
+    let blocks = (0..c.n_layers)
+        .map(|_| Block {
+            attn_norm: RmsNorm::new(ones(c.dim), c.dim, c.rms_eps, device).unwrap(),
+            attn: Attention {
+                wq: lin(host(&[8, 8]), 8, 8),
+                wk: lin(host(&[4, 8]), 8, 4),
+                wv: lin(host(&[4, 8]), 8, 4),
+                wo: lin(host(&[8, 8]), 8, 8),
+                n_heads: 2,
+                n_kv_heads: 1,
+                head_dim: 4,
+            },
+            ffn_norm: RmsNorm::new(ones(c.dim), c.dim, c.rms_eps, device).unwrap(),
+            ffn: FeedForward {
+                gate: lin(host(&[12, 8]), 8, 12),
+                up: lin(host(&[12, 8]), 8, 12),
+                down: lin(host(&[8, 12]), 12, 8),
+            },
+        })
+        .collect();
+    let embed = crate::nn::tensor_from_vec(host(&[11, 8]), [11, 8], device).unwrap();
+    Llama {
+        embed: Param::from_tensor(embed),
+        blocks,
+        norm: RmsNorm::new(ones(8), 8, 1e-5, device).unwrap(),
+        output: None,
+        rope: Rope::new(&config, None),
+        config,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logits(t: Tensor<3>) -> Vec<f32> {
+        t.into_data().try_to_vec().unwrap()
+    }
+
+    #[test]
+    fn cached_decoding_matches_one_full_pass() {
+        let device = Device::flex();
+        let model = tiny_model(RopeStyle::Adjacent, &device);
+        let tokens = vec![1u32, 5, 2, 9, 3];
+        let mut cache = model.new_cache();
+        let full = logits(
+            model
+                .forward(std::slice::from_ref(&tokens), &mut cache, false)
+                .unwrap(),
+        );
+        assert_eq!(cache.len(), 5);
+        let mut cache = model.new_cache();
+        let mut stepwise = logits(
+            model
+                .forward(&[tokens[..2].to_vec()], &mut cache, false)
+                .unwrap(),
+        );
+        for &t in &tokens[2..] {
+            stepwise.extend(logits(model.forward(&[vec![t]], &mut cache, true).unwrap()));
+        }
+        assert_eq!(full.len(), stepwise.len());
+        for (a, b) in full.iter().zip(&stepwise) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn adjacent_rope_on_permuted_weights_equals_half_rope() {
+        // Permuting the rows of Q and K the way llama.cpp's converter does turns half-rotation
+        // into adjacent-pair rotation: both models must give the same logits.
+        let device = Device::flex();
+        let half = tiny_model(RopeStyle::Half, &device);
+        let mut adjacent = tiny_model(RopeStyle::Adjacent, &device);
+        let permute = |lin: &Linear, heads: usize| -> Linear {
+            let w: Vec<f32> = lin
+                .weight
+                .val()
+                .transpose()
+                .into_data()
+                .try_to_vec()
+                .unwrap();
+            let (d_in, d_out) = lin.dims();
+            let hd = d_out / heads;
+            let mut out = vec![0.0; w.len()];
+            for h in 0..heads {
+                for i in 0..hd / 2 {
+                    for (src_row, dst_row) in [(i, 2 * i), (i + hd / 2, 2 * i + 1)] {
+                        let s = (h * hd + src_row) * d_in;
+                        let d = (h * hd + dst_row) * d_in;
+                        out[d..d + d_in].copy_from_slice(&w[s..s + d_in]);
+                    }
+                }
+            }
+            Linear::from_rows(
+                HostTensor::new("w", out, vec![d_out, d_in]).unwrap(),
+                None,
+                d_in,
+                d_out,
+                &device,
+            )
+            .unwrap()
+        };
+        for block in &mut adjacent.blocks {
+            block.attn.wq = permute(&block.attn.wq, 2);
+            block.attn.wk = permute(&block.attn.wk, 1);
+        }
+        let tokens = vec![vec![3u32, 1, 4, 1, 5, 9]];
+        let a = logits(half.forward(&tokens, &mut half.new_cache(), false).unwrap());
+        let b = logits(
+            adjacent
+                .forward(&tokens, &mut adjacent.new_cache(), false)
+                .unwrap(),
+        );
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+        }
+    }
+
+    /// Needs an NVIDIA GPU: `cargo test -p hearth-training --features cuda cuda_`.
+    #[cfg(feature = "cuda")]
+    #[test]
+    fn cuda_matches_the_cpu() {
+        let cpu = tiny_model(RopeStyle::Adjacent, &Device::flex());
+        let gpu = tiny_model(RopeStyle::Adjacent, &Device::cuda(0));
+        let tokens = vec![vec![3u32, 1, 4, 1, 5, 9, 2, 6]];
+        let a = logits(cpu.forward(&tokens, &mut cpu.new_cache(), false).unwrap());
+        let b = logits(gpu.forward(&tokens, &mut gpu.new_cache(), false).unwrap());
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-3, "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let device = Device::flex();
+        let model = tiny_model(RopeStyle::Adjacent, &device);
+        let mut cache = model.new_cache();
+        assert!(model.forward(&[], &mut cache, true).is_err());
+        assert!(model.forward(&[vec![11]], &mut cache, true).is_err());
+        assert!(
+            model
+                .forward(&[vec![1, 2], vec![1]], &mut cache, true)
+                .is_err()
+        );
+        assert!(model.forward(&[vec![1; 33]], &mut cache, true).is_err());
+        assert!(cache.is_empty());
+    }
+}
