@@ -3,7 +3,7 @@
 
 mod support;
 
-use hearth_connectors::import;
+use hearth_connectors::{Input, formats, import};
 use hearth_vault::{Kind, Record};
 use proptest::prelude::*;
 use support::*;
@@ -249,8 +249,65 @@ fn generic_detection_is_weak_and_needs_the_columns() {
     assert_eq!(summary.format, "reddit");
 }
 
+/// Every file and folder of the sample exports, except the root.
+fn sample_paths(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sample_paths(&path, out);
+        }
+        out.push(path);
+    }
+}
+
+#[test]
+fn mail_reddit_and_generic_formats_claim_no_other_sample() {
+    let root = examples().canonicalize().unwrap();
+    let mut paths = Vec::new();
+    sample_paths(&root, &mut paths);
+    let mine = [
+        ("mbox", &["mail", "mail/takeout.mbox"][..]),
+        ("eml", &["mail", "mail/single.eml"][..]),
+        (
+            "reddit",
+            &[
+                "reddit",
+                "reddit/posts.csv",
+                "reddit/comments.csv",
+                "reddit/messages.csv",
+            ][..],
+        ),
+        ("jsonl", &["generic", "generic/notes.jsonl"][..]),
+        ("csv", &["generic", "generic/notes.csv"][..]),
+    ];
+    for path in &paths {
+        let relative = path
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let input = Input::open(path).unwrap();
+        for (name, own) in mine {
+            let score = formats::by_name(name).unwrap().detect(&input);
+            assert_eq!(
+                score > 0,
+                own.contains(&relative.as_str()),
+                "{name} scores {score} on {relative}"
+            );
+        }
+    }
+}
+
+/// 64 cases, or `PROPTEST_CASES` when set (a longer run).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000), csv in any::<bool>(), prefix in any::<bool>()) {

@@ -265,8 +265,16 @@ fn bad_rows_are_reported_with_their_line_and_deleted_bodies_marked() {
     );
 }
 
+/// 64 cases, or `PROPTEST_CASES` when set (a longer run).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000), header in 0..4usize) {

@@ -917,14 +917,12 @@ pub(crate) fn message_record(raw: &[u8], origin: &Origin) -> Result<Parsed, Stri
             .and_then(|v| addresses(&v).into_iter().next())
     });
     let mut participants: Vec<Person> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for name in ["from", "to", "cc"] {
         for value in headers.all_unfolded(name) {
             for person in addresses(&value) {
                 let key = person.handle.clone().unwrap_or_else(|| person.name.clone());
-                let seen = participants
-                    .iter()
-                    .any(|p| p.handle.as_ref().unwrap_or(&p.name) == &key);
-                if !seen {
+                if seen.insert(key) {
                     participants.push(person);
                 }
             }

@@ -9,8 +9,9 @@
 //! Traps:
 //!
 //! - **Splitting.** A separator is a `From ` line that follows a blank line (or starts the file)
-//!   and looks like one (a time and a four-digit year after the sender). A `From ` line
-//!   elsewhere is body text. `Content-Length` (mboxcl) is not trusted.
+//!   and looks like one (after the sender, a month name and day, a time and a four-digit year,
+//!   as `asctime` writes them). A `From ` line elsewhere is body text. `Content-Length` (mboxcl)
+//!   is not trusted.
 //! - **Escaping.** Writers escape body lines starting with `From ` as `>From ` (mboxo), and
 //!   mboxrd escapes `>From ` as `>>From `. One `>` is removed from every line matching
 //!   `^>+From `, which is exact for mboxrd and for mboxo only misreads body lines that were
@@ -46,7 +47,10 @@ const MAX_LINE: u64 = 1 << 20;
 const KEEP_BUFFER: usize = 8 << 20;
 
 static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^From \S+\s.*\b\d{1,2}:\d{2}\b.*\b\d{4}\b")
+    Regex::new(concat!(
+        r"^From \S+\s+.*\b(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b",
+        r".*\b\d{1,2}:\d{2}\b.*\b\d{4}\b"
+    ))
         .unwrap_or_else(|e| panic!("invalid mbox separator pattern: {e}"))
 });
 
@@ -336,6 +340,8 @@ mod tests {
             b"From Monday 7 July I'll be at Verdelha Health."
         ));
         assert!(!is_separator(b"From: someone"));
+        assert!(!is_separator(b"From 12:30 to 14:00 on the 3rd, 2024"));
+        assert!(is_separator(b"From - Thu Jan 01 00:00:00 2024"));
         assert!(is_escaped_from(b">From here"));
         assert!(is_escaped_from(b">>From here"));
         assert!(!is_escaped_from(b"> From here"));

@@ -255,29 +255,37 @@ fn account_from_messages(input: &Input, entries: &[(String, Table)]) -> Option<S
         if *t != Table::Messages {
             continue;
         }
-        let bytes = input.read(entry, MAX_CSV).ok()?;
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(&bytes[..]);
-        let header: Vec<String> = reader
-            .headers()
-            .ok()?
-            .iter()
-            .map(|h| h.trim().trim_start_matches('\u{FEFF}').to_ascii_lowercase())
-            .collect();
-        let from = header.iter().position(|h| h == "from")?;
-        let to = header.iter().position(|h| h == "to")?;
-        for row in reader.records().flatten() {
-            let names: BTreeSet<String> = [row.get(from), row.get(to)]
-                .into_iter()
-                .flatten()
-                .map(|n| n.trim().to_owned())
-                .filter(|n| !n.is_empty())
-                .collect();
-            common = Some(match common {
-                None => names,
-                Some(c) => c.intersection(&names).cloned().collect(),
-            });
+        let found = input.with_reader(entry, |reader| {
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+            let Ok(header) = reader.headers() else {
+                return Ok(());
+            };
+            let position = |name: &str| {
+                header.iter().position(|h| {
+                    h.trim()
+                        .trim_start_matches('\u{FEFF}')
+                        .eq_ignore_ascii_case(name)
+                })
+            };
+            let (Some(from), Some(to)) = (position("from"), position("to")) else {
+                return Ok(());
+            };
+            for row in reader.records().map_while(Result::ok) {
+                let names: BTreeSet<String> = [row.get(from), row.get(to)]
+                    .into_iter()
+                    .flatten()
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                common = Some(match common.take() {
+                    None => names,
+                    Some(c) => c.intersection(&names).cloned().collect(),
+                });
+            }
+            Ok(())
+        });
+        if found.is_err() {
+            return None;
         }
     }
     let common = common?;
