@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -15,17 +15,11 @@ use clap::Args;
 use hearth_training::{
     DeviceChoice, GenerateOptions, Message, SamplingConfig, SentenceEncoder, TextModel,
 };
+use hearth_web::engine;
 use serde::Serialize;
 
 use super::output::print_json;
 use super::{Global, UsageError};
-
-/// The environment variable naming the models folder.
-const MODELS_DIR_ENV: &str = "HEARTH_MODELS_DIR";
-/// The text model's folder under the models folder.
-const TEXT_MODEL_DIR: &str = "smollm2";
-/// The embedding model's folder under the models folder.
-const EMBED_MODEL_DIR: &str = "all-minilm-l6-v2";
 
 /// Where the model comes from and what runs it.
 #[derive(Debug, Args)]
@@ -119,28 +113,6 @@ struct GenerationJson<'a> {
     finish_reason: &'static str,
 }
 
-/// The models folder: `$HEARTH_MODELS_DIR`, else `models/` in the repository this binary was
-/// built from.
-fn models_dir() -> PathBuf {
-    match std::env::var_os(MODELS_DIR_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("models"),
-    }
-}
-
-/// The first `.gguf` file (by name) in `dir`.
-fn find_gguf(dir: &Path) -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "gguf"))
-        .collect();
-    found.sort();
-    found.into_iter().next()
-}
-
 impl ModelArgs {
     fn device(&self) -> anyhow::Result<hearth_training::Device> {
         let choice = match &self.device {
@@ -154,46 +126,17 @@ impl ModelArgs {
 
     /// The text model's path: `--model`, or the default `.gguf`.
     fn text_model_path(&self) -> anyhow::Result<PathBuf> {
-        if let Some(path) = &self.model {
-            if !path.exists() {
-                return Err(UsageError(format!("--model {}: no such file", path.display())).into());
-            }
-            // A directory of GGUF files (not a Hugging Face one) means its first .gguf.
-            if path.is_dir()
-                && !path.join("config.json").is_file()
-                && let Some(file) = find_gguf(path)
-            {
-                return Ok(file);
-            }
-            return Ok(path.clone());
+        if let Some(path) = &self.model
+            && !path.exists()
+        {
+            return Err(UsageError(format!("--model {}: no such file", path.display())).into());
         }
-        let dir = models_dir().join(TEXT_MODEL_DIR);
-        find_gguf(&dir).ok_or_else(|| {
-            anyhow::anyhow!(
-                "no .gguf model in {}: run scripts/fetch-models, set {MODELS_DIR_ENV}, or pass --model",
-                dir.display()
-            )
-        })
+        Ok(engine::text_model_path(self.model.as_deref())?)
     }
 
     /// The embedding model's directory: `--model`, or the default.
     fn embed_model_dir(&self) -> anyhow::Result<PathBuf> {
-        let dir = match &self.model {
-            Some(path) => path.clone(),
-            None => models_dir().join(EMBED_MODEL_DIR),
-        };
-        if !dir.join("config.json").is_file() {
-            let hint = if self.model.is_some() {
-                "pass a sentence-transformers model directory"
-            } else {
-                "run scripts/fetch-models, set HEARTH_MODELS_DIR, or pass --model"
-            };
-            return Err(anyhow::anyhow!(
-                "no embedding model in {}: {hint}",
-                dir.display()
-            ));
-        }
-        Ok(dir)
+        Ok(engine::embed_model_dir(self.model.as_deref())?)
     }
 
     fn load_text_model(&self) -> anyhow::Result<TextModel> {

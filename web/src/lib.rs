@@ -1,0 +1,13 @@
+//! The Hearth node's library: what the `hearth` command line and the HTTP node (`hearth serve`)
+//! share.
+//!
+//! - [`engine`]: finding and loading the local models, and wiring them to the memory layer's
+//!   traits (`Embedder`, `TokenCounter`, `Generator`), so `memory/` never depends on `burn`.
+//!
+//! The binary (`src/main.rs` and `src/cli/`) is the only place that uses `anyhow`; this library
+//! reports [`WebError`].
+
+pub mod engine;
+mod error;
+
+pub use error::WebError;
