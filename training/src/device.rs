@@ -1,8 +1,11 @@
 //! Choosing where tensors live: burn 0.22 picks the backend at run time through its [`Device`].
 //!
 //! The CPU (burn's pure-Rust Flex backend, SIMD and rayon) is always built and is the default.
-//! With the `cuda` cargo feature, `cuda` / `cuda:N` selects an NVIDIA GPU. The choice comes from
-//! the caller or from the `HEARTH_DEVICE` environment variable.
+//! With the `cuda` cargo feature, `cuda` / `cuda:N` selects an NVIDIA GPU through burn's CUDA
+//! backend; with the `vulkan` feature, `vulkan` / `vulkan:N` selects a discrete GPU through burn's
+//! wgpu backend pinned to Vulkan (any vendor's GPU, and a build that needs nothing but crates.io:
+//! the CUDA backend's build script downloads an LLVM bundle). The choice comes from the caller
+//! or from the `HEARTH_DEVICE` environment variable.
 
 use std::fmt;
 use std::str::FromStr;
@@ -22,6 +25,9 @@ pub enum DeviceChoice {
     Cpu,
     /// burn's CUDA backend on the GPU with this index (needs the `cuda` feature).
     Cuda(usize),
+    /// burn's wgpu backend on Vulkan, on the discrete GPU with this index (needs the `vulkan`
+    /// feature).
+    Vulkan(usize),
 }
 
 impl DeviceChoice {
@@ -43,6 +49,12 @@ impl DeviceChoice {
             Self::Cuda(_) => Err(Error::Device(
                 "this build has no CUDA backend: rebuild with `--features cuda`".into(),
             )),
+            #[cfg(feature = "vulkan")]
+            Self::Vulkan(index) => Ok(Device::vulkan(burn::tensor::DeviceKind::DiscreteGpu(index))),
+            #[cfg(not(feature = "vulkan"))]
+            Self::Vulkan(_) => Err(Error::Device(
+                "this build has no Vulkan backend: rebuild with `--features vulkan`".into(),
+            )),
         }
     }
 
@@ -60,13 +72,18 @@ impl FromStr for DeviceChoice {
         match s.as_str() {
             "cpu" | "flex" => Ok(Self::Cpu),
             "cuda" | "gpu" => Ok(Self::Cuda(0)),
-            _ => s
-                .strip_prefix("cuda:")
-                .and_then(|n| n.parse().ok())
-                .map(Self::Cuda)
-                .ok_or_else(|| {
-                    Error::Device(format!("unknown device {s:?} (use cpu, cuda or cuda:N)"))
-                }),
+            "vulkan" => Ok(Self::Vulkan(0)),
+            _ => {
+                let indexed = |prefix: &str| s.strip_prefix(prefix).and_then(|n| n.parse().ok());
+                indexed("cuda:")
+                    .map(Self::Cuda)
+                    .or_else(|| indexed("vulkan:").map(Self::Vulkan))
+                    .ok_or_else(|| {
+                        Error::Device(format!(
+                            "unknown device {s:?} (use cpu, cuda, cuda:N, vulkan or vulkan:N)"
+                        ))
+                    })
+            }
         }
     }
 }
@@ -76,6 +93,7 @@ impl fmt::Display for DeviceChoice {
         match self {
             Self::Cpu => f.write_str("cpu"),
             Self::Cuda(i) => write!(f, "cuda:{i}"),
+            Self::Vulkan(i) => write!(f, "vulkan:{i}"),
         }
     }
 }
@@ -97,6 +115,12 @@ mod tests {
         );
         assert!("tpu".parse::<DeviceChoice>().is_err());
         assert_eq!(DeviceChoice::Cuda(2).to_string(), "cuda:2");
+        assert_eq!(
+            "vulkan:1".parse::<DeviceChoice>().unwrap(),
+            DeviceChoice::Vulkan(1)
+        );
+        assert_eq!(DeviceChoice::Vulkan(0).to_string(), "vulkan:0");
+        assert!("vulkan:x".parse::<DeviceChoice>().is_err());
     }
 
     #[cfg(not(feature = "cuda"))]
