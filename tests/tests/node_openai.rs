@@ -6,8 +6,10 @@ use std::io::Read;
 use std::process::Command;
 use std::time::Duration;
 
+use ed25519_dalek::{Signer, SigningKey};
 use hearth_e2e::{Node, TestVault, describe, py_script, python};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 const WHATSAPP: &str = "../examples/whatsapp/WhatsApp Chat with Inês.txt";
 const TELEGRAM: &str = "../examples/telegram/result.json";
@@ -270,6 +272,19 @@ fn hostile_requests_get_the_right_status_and_grants_narrow_what_is_read() {
             "Inês",
         ],
     );
+    let app_key = SigningKey::from_bytes(&[7u8; 32]);
+    let app_public = format!("ed25519/{}", hex(app_key.verifying_key().as_bytes()));
+    let (_, bound) = grant(
+        &vault,
+        &[
+            "--app",
+            "bound",
+            "--allow",
+            "model.embed",
+            "--app-key",
+            &app_public,
+        ],
+    );
     let mut node = Node::start(
         &vault,
         &[
@@ -442,6 +457,55 @@ fn hostile_requests_get_the_right_status_and_grants_narrow_what_is_read() {
         "{results:?}"
     );
 
+    // A grant bound to an app key: every request signed by it, each signature used once.
+    let body = br#"{"model":"all-minilm-l6-v2","input":"signed"}"#;
+    let signed = |proof: Option<String>| {
+        let mut request = agent()
+            .post(format!("{}/v1/embeddings", node.url))
+            .header("Authorization", format!("Bearer {bound}"))
+            .header("Content-Type", "application/json");
+        if let Some(p) = proof {
+            request = request.header("Hearth-Proof", p);
+        }
+        let mut response = request.send(&body[..]).unwrap();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (
+            response.status().as_u16(),
+            value["error"]["code"].as_str().map(str::to_owned),
+        )
+    };
+    assert_eq!(signed(None), (401, Some("proof_missing".into())));
+    let good = proof(
+        &app_key,
+        "/v1/embeddings",
+        body,
+        &bound,
+        "nonce-0123456789abcdef",
+    );
+    assert_eq!(signed(Some(good.clone())).0, 200);
+    assert_eq!(signed(Some(good)), (401, Some("proof_replayed".into())));
+    let other_body = proof(
+        &app_key,
+        "/v1/embeddings",
+        b"{}",
+        &bound,
+        "nonce-fedcba9876543210",
+    );
+    assert_eq!(
+        signed(Some(other_body)),
+        (401, Some("proof_invalid".into()))
+    );
+    let stranger = SigningKey::from_bytes(&[9u8; 32]);
+    let forged = proof(
+        &stranger,
+        "/v1/embeddings",
+        body,
+        &bound,
+        "nonce-aaaaaaaaaaaaaaaa",
+    );
+    assert_eq!(signed(Some(forged)), (401, Some("proof_invalid".into())));
+
     // A client that leaves mid-stream stops its generation.
     let long = json!({"model": "smollm2-135m-instruct", "max_tokens": 400, "stream": true,
                       "messages": [{"role": "user", "content": "Write a long story about a cat."}]});
@@ -492,4 +556,24 @@ fn hostile_requests_get_the_right_status_and_grants_narrow_what_is_read() {
         .parse()
         .unwrap();
     assert!(tokens < 400, "it stopped early: {cancelled}");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `Hearth-Proof` header for a POST of `body` to `path` with `token`, signed by `key`
+/// (the message of docs/grants.md, "Proof of possession").
+fn proof(key: &SigningKey, path: &str, body: &[u8], token: &str, nonce: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let message = format!(
+        "hearth-pop-v1\nPOST\n{path}\n{}\n{}\n{now}\n{nonce}",
+        hex(&Sha256::digest(body)),
+        hex(&Sha256::digest(token.as_bytes())),
+    );
+    let signature = key.sign(message.as_bytes());
+    format!("t={now}, n={nonce}, s={}", hex(&signature.to_bytes()))
 }
