@@ -6,9 +6,10 @@
 
 pub mod fake_mastodon;
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Passphrase used by test vaults.
 pub const PASSPHRASE: &str = "correct horse battery staple";
@@ -154,4 +155,117 @@ pub fn canary(tag: &str) -> String {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     format!("CANARY-{tag}-{nanos:x}-{}", std::process::id())
+}
+
+/// A running `hearth serve` on a free loopback port, stopped (SIGTERM, then killed) on drop.
+pub struct Node {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Node {
+    /// Starts `hearth serve --addr 127.0.0.1:0 EXTRA...` on `vault` and waits (up to 5 minutes:
+    /// models load, memories may build) for the address it prints once ready.
+    pub fn start(vault: &TestVault, extra: &[&str]) -> Node {
+        let mut args = vec!["serve", "--addr", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = vault
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hearth serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let mut node = Node {
+            child: Some(child),
+            url: String::new(),
+            stderr: log,
+        };
+        match rx.recv_timeout(Duration::from_secs(300)) {
+            Ok(url) => node.url = url,
+            Err(_) => panic!("hearth serve did not get ready; its log:\n{}", node.log()),
+        }
+        node
+    }
+
+    /// What the node wrote on standard error so far.
+    pub fn log(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Sends SIGTERM and waits (up to 60 s) for a clean exit; returns whether it exited 0.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The Python interpreter with the tests' pinned clients: `$HEARTH_PYTHON`, else the
+/// repository's `.venv` that `scripts/setup` makes.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("HEARTH_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(
+        venv.exists(),
+        "{} is missing: run scripts/setup (it installs the pinned Python clients)",
+        venv.display()
+    );
+    venv
+}
+
+/// A script under `tests/py/`.
+pub fn py_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("py").join(name)
 }

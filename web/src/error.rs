@@ -24,4 +24,13 @@ pub enum WebError {
     /// The vault failed.
     #[error(transparent)]
     Vault(#[from] hearth_vault::VaultError),
+    /// A grant could not be read or stored.
+    #[error(transparent)]
+    Grant(#[from] hearth_permissions::GrantError),
+    /// State the node keeps in the vault (revocations, quota counters) did not parse; names it.
+    #[error("stored node state is damaged: {0}")]
+    Stored(String),
+    /// The node could not start, listen or stop (address in use, no threads, ...).
+    #[error("{0}")]
+    Node(String),
 }

@@ -3,11 +3,14 @@
 //!
 //! - [`engine`]: finding and loading the local models, and wiring them to the memory layer's
 //!   traits (`Embedder`, `TokenCounter`, `Generator`), so `memory/` never depends on `burn`.
+//! - [`node`]: `hearth serve`, the HTTP node: the OpenAI-compatible API and the memory API for
+//!   apps holding grants.
 //!
 //! The binary (`src/main.rs` and `src/cli/`) is the only place that uses `anyhow`; this library
 //! reports [`WebError`].
 
 pub mod engine;
 mod error;
+pub mod node;
 
 pub use error::WebError;

@@ -13,6 +13,7 @@ mod models;
 mod output;
 mod records;
 mod secret;
+mod serve;
 mod vault_cmds;
 
 use std::path::PathBuf;
@@ -96,6 +97,8 @@ enum Command {
     /// Issue, list, revoke and explain grants (what an app may read and do)
     #[command(subcommand)]
     Grant(grant::GrantCommand),
+    /// Run the node: the OpenAI-compatible API and the memory API for apps holding grants
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line.
@@ -119,6 +122,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chat(args) => models::chat(global, args),
         Command::Embed(args) => models::embed(global, args),
         Command::Grant(command) => grant::run(global, command),
+        Command::Serve(args) => serve::run(global, args),
     }
 }
 
