@@ -469,6 +469,7 @@ fn filters_never_leak_a_memory_outside_them() {
         subset(&["ann", "Bob", "cat", "Dan"]),
         subset(&["ann", "Bob", "cat", "Dan"]),
         subset(&["c1", "c2", "c3"]),
+        subset(&["c1", "c2", "c3"]),
         day.clone(),
         day,
         proptest::sample::select(vec!["pizza", "train ticket", "roses", "note 7", "tax"]),
@@ -481,7 +482,17 @@ fn filters_never_leak_a_memory_outside_them() {
     runner
         .run(
             &strategy,
-            |(sources, participants, excluded, conversations, since, until, text, k)| {
+            |(
+                sources,
+                participants,
+                excluded,
+                conversations,
+                exclude_conversations,
+                since,
+                until,
+                text,
+                k,
+            )| {
                 let day = |d: u32| Utc.with_ymd_and_hms(2024, 5, d, 0, 0, 0).unwrap();
                 let filter = MemoryFilter {
                     sources,
@@ -490,6 +501,7 @@ fn filters_never_leak_a_memory_outside_them() {
                     participants,
                     exclude_participants: excluded,
                     conversations,
+                    exclude_conversations,
                 };
                 let mut q = Query::new(text);
                 q.k = k;

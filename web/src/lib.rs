@@ -3,11 +3,14 @@
 //!
 //! - [`engine`]: finding and loading the local models, and wiring them to the memory layer's
 //!   traits (`Embedder`, `TokenCounter`, `Generator`), so `memory/` never depends on `burn`.
+//! - [`memories`]: a vault's memory stream with those models (build, the build after an import,
+//!   grants as memory filters, the JSON of a retrieved memory).
 //!
 //! The binary (`src/main.rs` and `src/cli/`) is the only place that uses `anyhow`; this library
 //! reports [`WebError`].
 
 pub mod engine;
 mod error;
+pub mod memories;
 
 pub use error::WebError;
