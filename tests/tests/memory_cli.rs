@@ -207,6 +207,9 @@ fn canary_terms_and_vectors_never_reach_the_disk_and_a_forgotten_canary_is_never
     assert!(String::from_utf8_lossy(&out.stderr).contains(&owner_id));
 }
 
+/// Which memories a filter lets through, checked on the JSON of a recalled memory.
+type Allowed = Box<dyn Fn(&Value) -> bool>;
+
 #[test]
 fn import_builds_memories_and_filters_never_leak() {
     let vault = TestVault::init();
@@ -255,7 +258,7 @@ fn import_builds_memories_and_filters_never_leak() {
         .map(|m| m["source"].as_str().unwrap())
         .collect();
     assert!(sources.len() >= 2, "{sources:?}");
-    let cases: Vec<(Vec<&str>, Box<dyn Fn(&Value) -> bool>)> = vec![
+    let cases: Vec<(Vec<&str>, Allowed)> = vec![
         (
             vec!["--source", "whatsapp"],
             Box::new(|m: &Value| m["source"] == "whatsapp"),
