@@ -2,7 +2,8 @@
 //!
 //! Given retrieved memories (best first) and a token budget: near-duplicates are merged (cosine
 //! of the embeddings at or above a threshold, or the same text once lower-cased and with white
-//! space collapsed): the best-scored one stays and its line cites every merged id. Lines are then
+//! space collapsed): the best-scored one stays and its line cites every merged id (or, when
+//! that line would not fit, only its own id, the duplicates counting as left out). Lines are then
 //! taken greedily in score order while the whole text still fits the budget, and written in time
 //! order, one per memory:
 //!
@@ -43,7 +44,7 @@ pub struct Packed {
     pub lines: Vec<ContextLine>,
     /// Its size in tokens.
     pub tokens: usize,
-    /// Retrieved memories left out for the budget.
+    /// Retrieved memories no line cites (left out for the budget).
     pub left_out: usize,
 }
 
@@ -71,9 +72,9 @@ fn render(hit: &Recalled, ids: &[MemoryId]) -> String {
     )
 }
 
-fn join(lines: &[(usize, String)]) -> String {
+fn join(lines: &[(usize, String, Vec<MemoryId>)]) -> String {
     let mut out = String::new();
-    for (_, line) in lines {
+    for (_, line, _) in lines {
         out.push_str(line);
         out.push('\n');
     }
@@ -103,42 +104,45 @@ pub fn pack(
             None => groups.push((i, vec![hit.memory.id.clone()])),
         }
     }
-    let time_order = |lines: &mut Vec<(usize, String)>| {
+    let time_order = |lines: &mut Vec<(usize, String, Vec<MemoryId>)>| {
         lines.sort_by(|a, b| {
             let (ma, mb) = (&hits[a.0].memory, &hits[b.0].memory);
             ma.occurred_at.cmp(&mb.occurred_at).then(ma.id.cmp(&mb.id))
         })
     };
-    let mut taken: Vec<(usize, String)> = Vec::new();
-    let mut taken_ids: Vec<Vec<MemoryId>> = Vec::new();
+    let mut taken: Vec<(usize, String, Vec<MemoryId>)> = Vec::new();
     for (lead, ids) in &groups {
-        let line = render(&hits[*lead], ids);
-        let mut trial = taken.clone();
-        trial.push((*lead, line));
-        time_order(&mut trial);
-        if counter.count(&join(&trial)) <= budget {
-            taken = trial;
-            taken_ids.push(ids.clone());
+        // The whole group if its line fits, else the memory shown alone (its duplicates are
+        // then left out): a long list of duplicates' ids must not crowd out the memory.
+        let mut options = vec![ids.clone()];
+        if ids.len() > 1 {
+            options.push(vec![ids[0].clone()]);
+        }
+        for cited in options {
+            let mut trial = taken.clone();
+            trial.push((*lead, render(&hits[*lead], &cited), cited));
+            time_order(&mut trial);
+            if counter.count(&join(&trial)) <= budget {
+                taken = trial;
+                break;
+            }
         }
     }
     let text = join(&taken);
     let tokens = counter.count(&text);
+    let cited: usize = taken.iter().map(|(_, _, ids)| ids.len()).sum();
     let lines = taken
-        .iter()
-        .map(|(lead, line)| ContextLine {
-            ids: groups
-                .iter()
-                .find(|(l, _)| l == lead)
-                .map(|(_, ids)| ids.clone())
-                .unwrap_or_default(),
-            text: line.clone(),
-            score: hits[*lead].score,
+        .into_iter()
+        .map(|(lead, line, ids)| ContextLine {
+            ids,
+            text: line,
+            score: hits[lead].score,
         })
         .collect();
     Packed {
         text,
         lines,
         tokens,
-        left_out: groups.len() - taken_ids.len(),
+        left_out: hits.len() - cited,
     }
 }

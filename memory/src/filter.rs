@@ -9,6 +9,8 @@
 //! - Participants are compared trimmed and lower-cased against names and handles; a memory
 //!   passes `participants` when it has any of them, and fails `exclude_participants` when it has
 //!   any of those.
+//! - `exclude_conversations` drops memories of those conversations (a memory without a
+//!   conversation passes), as a grant's excluded conversations do.
 
 use chrono::{DateTime, Utc};
 
@@ -29,6 +31,8 @@ pub struct MemoryFilter {
     pub exclude_participants: Vec<String>,
     /// Only these conversations, by id (all when empty).
     pub conversations: Vec<String>,
+    /// No memory of these conversations, by id.
+    pub exclude_conversations: Vec<String>,
 }
 
 impl MemoryFilter {
@@ -65,6 +69,13 @@ impl MemoryFilter {
                 .conversation
                 .as_ref()
                 .is_some_and(|c| self.conversations.contains(c))
+        {
+            return false;
+        }
+        if memory
+            .conversation
+            .as_ref()
+            .is_some_and(|c| self.exclude_conversations.contains(c))
         {
             return false;
         }

@@ -71,6 +71,11 @@ pub(crate) struct Manifest {
     pub(crate) empty_records: Vec<Id>,
     /// Summed importance of memories added since the last reflection.
     pub(crate) importance_since_reflection: u32,
+    /// The last record (by insertion) a build processed: the next build starts after it, so
+    /// it never opens older records, and a record whose memories were forgotten is not
+    /// turned into memories again.
+    #[serde(default)]
+    pub(crate) record_cursor: Option<Id>,
 }
 
 pub(crate) fn load_manifest(vault: &Vault) -> Result<Manifest, MemoryError> {

@@ -6,10 +6,15 @@
 //!
 //! - `recency = decay^hours`, hours since the memory was last accessed (0.995 by default);
 //! - `importance` is the 1–10 rating;
-//! - `relevance = s·bm25/max_bm25 + (1 − s)·max(cosine, 0)`, a hybrid of the BM25 score
+//!
+//! Recency and importance are scaled by the larger of their spread and a floor
+//! ([`ScoreParams::recency_span`], 0.1; [`ScoreParams::importance_span`], 3 points), so that
+//! differences of seconds or of one importance point are not stretched to the full [0, 1]
+//! (see [`min_max_span`]); with both floors at 0 this is the paper's plain min-max.
+//! - `relevance = s·bm25/max_bm25 + (1 − s)·mm(max(cosine, 0))`, a hybrid of the BM25 score
 //!   (divided by the best BM25 score among the candidates; 0 for a candidate that only the vector
-//!   search found) and the cosine similarity of the query's and the memory's embeddings, with the
-//!   BM25 share `s` (0.5 by default).
+//!   search found) and the cosine similarity of the query's and the memory's embeddings, min-max
+//!   scaled over the candidates (`mm`), with the BM25 share `s` (0.5 by default).
 //!
 //! Weights, decay and share are parameters of each query.
 //!
@@ -50,6 +55,10 @@ pub struct ScoreParams {
     pub decay: f64,
     /// Share of BM25 in relevance (the rest is cosine).
     pub bm25_share: f64,
+    /// Smallest spread of recency that min-max scaling stretches to [0, 1] (see [`min_max_span`]).
+    pub recency_span: f64,
+    /// Smallest spread of importance (on the 1–10 scale) that min-max scaling stretches to [0, 1].
+    pub importance_span: f64,
 }
 
 impl Default for ScoreParams {
@@ -58,6 +67,8 @@ impl Default for ScoreParams {
             weights: Weights::default(),
             decay: 0.995,
             bm25_share: 0.5,
+            recency_span: 0.1,
+            importance_span: 3.0,
         }
     }
 }
@@ -105,6 +116,20 @@ pub fn min_max(values: &[f64]) -> Vec<f64> {
     values.iter().map(|v| (v - min) / (max - min)).collect()
 }
 
+/// Min-max scaling that does not amplify noise: values are divided by the larger of their
+/// spread and `span`, so candidates whose recency differs by seconds, or whose importance
+/// differs by one point, are not pulled to the two ends of [0, 1] (plain min-max would make
+/// a memory a few seconds newer outrank an exact match). All 0.5 when the values are all equal.
+pub fn min_max_span(values: &[f64], span: f64) -> Vec<f64> {
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !(max - min).is_finite() || max - min < 1e-12 {
+        return vec![0.5; values.len()];
+    }
+    let spread = (max - min).max(span);
+    values.iter().map(|v| (v - min) / spread).collect()
+}
+
 /// Scores candidates; returns them best first.
 pub fn score(candidates: &[Candidate], params: &ScoreParams) -> Vec<Scored> {
     let max_bm25 = candidates.iter().map(|c| c.bm25).fold(0.0, f64::max);
@@ -114,18 +139,31 @@ pub fn score(candidates: &[Candidate], params: &ScoreParams) -> Vec<Scored> {
         .map(|c| recency(c.hours_since_access, params.decay))
         .collect();
     let imp: Vec<f64> = candidates.iter().map(|c| f64::from(c.importance)).collect();
+    // Cosine is min-max scaled over the candidates like BM25 is divided by its best: raw MiniLM
+    // cosines crowd into a narrow band, which would otherwise let BM25 decide alone.
+    let cos = min_max(
+        &candidates
+            .iter()
+            .map(|c| c.cosine.max(0.0))
+            .collect::<Vec<_>>(),
+    );
     let rel: Vec<f64> = candidates
         .iter()
-        .map(|c| {
+        .zip(&cos)
+        .map(|(c, cos)| {
             let bm25 = if max_bm25 > 0.0 {
                 c.bm25 / max_bm25
             } else {
                 0.0
             };
-            s * bm25 + (1.0 - s) * c.cosine.max(0.0)
+            s * bm25 + (1.0 - s) * cos
         })
         .collect();
-    let (rec, imp, rel) = (min_max(&rec), min_max(&imp), min_max(&rel));
+    let (rec, imp, rel) = (
+        min_max_span(&rec, params.recency_span),
+        min_max_span(&imp, params.importance_span),
+        min_max(&rel),
+    );
     let w = params.weights;
     let mut out: Vec<Scored> = (0..candidates.len())
         .map(|i| Scored {
@@ -154,8 +192,9 @@ mod tests {
         //   recency: 0.995^0 = 1, 0.995^10 = 0.951110130465, 0.995^100 = 0.605770436491
         //     → normalised (x − 0.605770436491) / 0.394229563509: 1, 0.875986..., 0
         //   importance: 2, 8, 5 → 0, 1, 0.5
-        //   relevance (s = 0.5, max bm25 = 4): 0.5·(4/4) + 0.5·0.2 = 0.6,
-        //     0.5·0 + 0.5·0.9 = 0.45, 0.5·(2/4) + 0.5·max(−0.3, 0) = 0.25 → 1, 0.571428..., 0
+        //   cosine max(c, 0) = 0.2, 0.9, 0 → min-max 2/9, 1, 0
+        //   relevance (s = 0.5, max bm25 = 4): 0.5·(4/4) + 0.5·2/9 = 0.611111,
+        //     0.5·0 + 0.5·1 = 0.5, 0.5·(2/4) + 0.5·0 = 0.25 → 1, 0.692307..., 0
         let cands = [
             Candidate {
                 hours_since_access: 0.0,
@@ -188,12 +227,13 @@ mod tests {
         let by_index = |i: usize| *out.iter().find(|s| s.index == i).unwrap();
         let r1 = (0.995f64.powi(10) - 0.995f64.powi(100)) / (1.0 - 0.995f64.powi(100));
         assert!((r1 - 0.875_986_293_1).abs() < 1e-9, "{r1}");
-        let rel1 = (0.45 - 0.25) / (0.6 - 0.25);
+        let rel1: f64 = (0.5 - 0.25) / (0.5 + 1.0 / 9.0 - 0.25);
+        assert!((rel1 - 0.692_307_692_3).abs() < 1e-9, "{rel1}");
         // 0: 1·1 + 2·0 + 3·1 = 4
         assert!(close(by_index(0).score, 4.0));
-        // 1: 1·0.875986 + 2·1 + 3·0.571429 = 4.590272
+        // 1: 1·0.875986 + 2·1 + 3·0.692308 = 4.952909
         assert!(close(by_index(1).score, r1 + 2.0 + 3.0 * rel1));
-        assert!((by_index(1).score - 4.590_272_007_4).abs() < 1e-9);
+        assert!((by_index(1).score - 4.952_909_370_0).abs() < 1e-9);
         // 2: 0 + 2·0.5 + 0 = 1
         assert!(close(by_index(2).score, 1.0));
         assert_eq!(
@@ -202,6 +242,32 @@ mod tests {
         );
         assert!(close(by_index(1).recency, r1));
         assert!(close(by_index(2).importance, 0.5));
+    }
+
+    #[test]
+    fn small_spreads_are_not_stretched() {
+        // Seconds apart: recency 1 and 0.99999 stay nearly equal instead of 1 and 0.
+        let r = min_max_span(&[1.0, 0.99999], 0.1);
+        assert!(close(r[0], 1e-5 / 0.1) && close(r[1], 0.0), "{r:?}");
+        assert_eq!(min_max_span(&[2.0, 8.0, 5.0], 3.0), vec![0.0, 1.0, 0.5]);
+        assert_eq!(min_max_span(&[4.0, 5.0], 3.0), vec![0.0, 1.0 / 3.0]);
+        assert_eq!(min_max_span(&[4.0, 4.0], 3.0), vec![0.5, 0.5]);
+        // An exact BM25 match a few seconds older beats a slightly newer unrelated memory.
+        let cands = [
+            Candidate {
+                hours_since_access: 0.0,
+                importance: 3,
+                bm25: 0.0,
+                cosine: 0.25,
+            },
+            Candidate {
+                hours_since_access: 0.001,
+                importance: 3,
+                bm25: 7.0,
+                cosine: 0.6,
+            },
+        ];
+        assert_eq!(score(&cands, &ScoreParams::default())[0].index, 1);
     }
 
     #[test]

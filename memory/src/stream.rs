@@ -2,8 +2,10 @@
 //!
 //! # Invariants
 //!
-//! - **Incremental.** A build processes only records that made no memory yet (and were not seen
-//!   empty), and first applies the vault's deletion feed from the stored position.
+//! - **Incremental.** A build opens only the records inserted after its stored cursor (the last
+//!   record it processed, [`Vault::visit_inserted_after`]), so a record whose memory was
+//!   forgotten never comes back, and first applies the vault's deletion feed from the stored
+//!   position.
 //! - **Filters inside the search.** BM25 candidates come from a tantivy query holding the filter;
 //!   vector candidates from the hnsw search under a filter (or, when the filter lets fewer than
 //!   [`EXACT_SCAN_MAX`] memories through, from an exact scan of exactly those), never from
@@ -20,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, Utc};
-use hearth_vault::{AuditEvent, Id, Record, RecordFilter, RecordId, Vault};
+use hearth_vault::{AuditEvent, Id, Record, RecordId, Vault};
 
 use crate::MemoryError;
 use crate::chunk::chunk_text;
@@ -110,7 +112,7 @@ pub struct Recalled {
 /// What a build did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BuildReport {
-    /// Records seen in the vault.
+    /// Records opened by this build (those inserted since the previous build).
     pub records_seen: u64,
     /// Records turned into memories by this build.
     pub records_added: u64,
@@ -352,12 +354,17 @@ impl MemoryStream {
             memories_forgotten: self.apply_deletions(vault)? as u64,
             ..BuildReport::default()
         };
+        // Records inserted after the cursor only (stores made before the cursor existed have
+        // none: their first build passes over every record, skipping those already in).
         let empty: HashSet<RecordId> = self.manifest.empty_records.iter().cloned().collect();
         let mut fresh = Vec::new();
         let mut failure = None;
-        vault.visit(&RecordFilter::default(), |r| match r {
+        let cursor = self.manifest.record_cursor.clone();
+        let mut last_seen = None;
+        vault.visit_inserted_after(cursor.as_ref(), |r| match r {
             Ok(record) => {
                 report.records_seen += 1;
+                last_seen = Some(record.id.clone());
                 if !self.by_record.contains_key(&record.id) && !empty.contains(&record.id) {
                     fresh.push(record);
                 }
@@ -377,7 +384,6 @@ impl MemoryStream {
             for record in batch {
                 let chunks = chunk_text(&record.data.text);
                 if chunks.is_empty() {
-                    self.manifest.empty_records.push(record.id.clone());
                     continue;
                 }
                 report.records_added += 1;
@@ -387,6 +393,12 @@ impl MemoryStream {
             }
             report.memories_added += self.add(models, drafts)?.len() as u64;
             self.text.commit()?;
+            if let Some(last) = batch.last() {
+                self.manifest.record_cursor = Some(last.id.clone());
+            }
+        }
+        if last_seen.is_some() {
+            self.manifest.record_cursor = last_seen;
         }
         self.save(vault)?;
         report.memories_total = self.len() as u64;

@@ -258,6 +258,15 @@ impl TextIndex {
                 any_of(self.f.participant, filter.participant_keys()),
             ));
         }
+        for conversation in &filter.exclude_conversations {
+            clauses.push((
+                Occur::MustNot,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.f.conversation, conversation),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
         for key in filter.excluded_keys() {
             clauses.push((
                 Occur::MustNot,

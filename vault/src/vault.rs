@@ -483,6 +483,32 @@ impl Vault {
         Ok(())
     }
 
+    /// Visits, in insertion order (ascending id), the records inserted after `after` (every
+    /// record when `None`), opening each; `visit` gets an error for a record that fails to
+    /// open and returns `false` to stop. Later layers keep the last id they processed as a
+    /// cursor, so an incremental pass never opens older records.
+    ///
+    /// Ids are ULIDs stamped at insert and strictly increasing within a process; across
+    /// processes they follow the clock (one writer at a time), so a cursor misses records only
+    /// if the clock stepped back between two writers.
+    pub fn visit_inserted_after(
+        &self,
+        after: Option<&RecordId>,
+        mut visit: impl FnMut(Result<Record, VaultError>) -> bool,
+    ) -> Result<(), VaultError> {
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE id > ?1 ORDER BY id");
+        let after = after.map_or("", |id| id.as_str());
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([after])?;
+        while let Some(row) = rows.next()? {
+            let row = RecordRow::from_row(row)?;
+            if !visit(self.open_row(row)) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// The records a filter selects, in time order; fails on the first that does not open.
     pub fn list(&self, filter: &RecordFilter) -> Result<Vec<Record>, VaultError> {
         let mut out = Vec::new();

@@ -472,3 +472,54 @@ fn sealed_state_roundtrips_and_leaves_no_plaintext() {
     assert!(!contains(&bytes, b"TOKEN-CANARY"));
     assert!(!contains(&bytes, b"social.example"));
 }
+
+#[test]
+fn visit_inserted_after_follows_insertion_order_from_a_cursor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut vault = Vault::init(&tmp.path().join("v"), &pass("pw"), &options()).unwrap();
+    // Inserted out of time order: the cursor follows insertion, not occurrence.
+    let first: Vec<RecordData> = ["2025-03-05T00:00:00Z", "2025-03-01T00:00:00Z"]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| message(&format!("first {i}"), t, None))
+        .collect();
+    let first_ids: Vec<_> = vault
+        .insert_batch(&first, "test")
+        .unwrap()
+        .into_iter()
+        .map(|o| o.id().clone())
+        .collect();
+    let texts = |vault: &Vault, after: Option<&hearth_vault::RecordId>| {
+        let mut out = Vec::new();
+        vault
+            .visit_inserted_after(after, |r| {
+                out.push(r.unwrap().data.text);
+                true
+            })
+            .unwrap();
+        out
+    };
+    assert_eq!(texts(&vault, None), vec!["first 0", "first 1"]);
+    assert_eq!(texts(&vault, Some(&first_ids[0])), vec!["first 1"]);
+    assert!(texts(&vault, Some(&first_ids[1])).is_empty());
+    let later = message("later, but earliest in time", "2024-01-01T00:00:00Z", None);
+    vault.insert(&later, "test").unwrap();
+    assert_eq!(
+        texts(&vault, Some(&first_ids[1])),
+        vec!["later, but earliest in time"]
+    );
+    // Deleted records are not visited; `false` stops the visit.
+    vault.delete(&first_ids[1..], "test").unwrap();
+    assert_eq!(
+        texts(&vault, Some(&first_ids[0])),
+        vec!["later, but earliest in time"]
+    );
+    let mut seen = 0;
+    vault
+        .visit_inserted_after(None, |_| {
+            seen += 1;
+            false
+        })
+        .unwrap();
+    assert_eq!(seen, 1);
+}

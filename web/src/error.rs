@@ -15,6 +15,14 @@ pub enum WebError {
         /// How to get one.
         hint: &'static str,
     },
+    /// A bad value from the caller; names the field.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field or option.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The model runtime failed (loading or running a model).
     #[error(transparent)]
     Model(#[from] hearth_training::Error),

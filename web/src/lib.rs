@@ -5,6 +5,8 @@
 //!   traits (`Embedder`, `TokenCounter`, `Generator`), so `memory/` never depends on `burn`.
 //! - [`node`]: `hearth serve`, the HTTP node: the OpenAI-compatible API and the memory API for
 //!   apps holding grants.
+//! - [`memories`]: a vault's memory stream with those models (build, the build after an import,
+//!   grants as memory filters, the JSON of a retrieved memory).
 //!
 //! The binary (`src/main.rs` and `src/cli/`) is the only place that uses `anyhow`; this library
 //! reports [`WebError`].
@@ -12,5 +14,6 @@
 pub mod engine;
 mod error;
 pub mod node;
+pub mod memories;
 
 pub use error::WebError;

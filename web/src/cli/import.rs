@@ -9,6 +9,7 @@ use hearth_connectors::{
     ConnectorError, Context, DateOrder, ImportOptions, ImportSummary, formats, time,
 };
 use hearth_vault::Vault;
+use hearth_web::memories::AfterImport;
 use serde::Serialize;
 
 use super::output::print_json;
@@ -34,6 +35,9 @@ pub(crate) struct ImportArgs {
     /// List the formats Hearth reads
     #[arg(long)]
     list_formats: bool,
+    /// Do not bring the memories up to date after the import (`hearth memories build` does)
+    #[arg(long)]
+    no_memories: bool,
 }
 
 #[derive(Serialize)]
@@ -50,6 +54,9 @@ struct SummaryJson<'a> {
     skipped: u64,
     attachments: u64,
     errors: Vec<IssueJson<'a>>,
+    /// The memory build that followed: its counts, `{"skipped": reason}`, or null with
+    /// `--no-memories`.
+    memories: serde_json::Value,
 }
 
 pub(crate) fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
@@ -113,6 +120,15 @@ pub(crate) fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode>
         }
         Err(e) => return Err(e.into()),
     };
+    // The memories follow every import (incremental), unless asked not to.
+    let memories = if args.no_memories {
+        None
+    } else {
+        Some(hearth_web::memories::build_after_import(
+            &mut vault,
+            &super::memories::device(None)?,
+        )?)
+    };
     if global.json {
         print_json(&SummaryJson {
             format: summary.format,
@@ -128,6 +144,11 @@ pub(crate) fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode>
                     reason: &i.reason,
                 })
                 .collect(),
+            memories: match &memories {
+                None => serde_json::Value::Null,
+                Some(AfterImport::Built(report)) => super::memories::build_json(report),
+                Some(AfterImport::Skipped(why)) => serde_json::json!({ "skipped": why }),
+            },
         })?;
     } else {
         println!(
@@ -143,6 +164,11 @@ pub(crate) fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode>
         }
         if summary.errors.len() > 20 {
             println!("  ... and {} more (see --json)", summary.errors.len() - 20);
+        }
+        match &memories {
+            None => {}
+            Some(AfterImport::Built(report)) => println!("{}", super::memories::build_line(report)),
+            Some(AfterImport::Skipped(why)) => eprintln!("note: {why}"),
         }
     }
     Ok(ExitCode::SUCCESS)

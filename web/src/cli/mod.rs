@@ -9,6 +9,7 @@ mod args;
 mod connect;
 mod grant;
 mod import;
+mod memories;
 mod models;
 mod output;
 mod records;
@@ -99,6 +100,17 @@ enum Command {
     Grant(grant::GrantCommand),
     /// Run the node: the OpenAI-compatible API and the memory API for apps holding grants
     Serve(serve::ServeArgs),
+    /// Build, list and reflect on memories; pin a memory's importance
+    #[command(subcommand)]
+    Memories(memories::MemoriesCommand),
+    /// Add a memory in your own words
+    Remember(memories::RememberArgs),
+    /// Retrieve memories by recency, importance and relevance (refreshes their recency)
+    Recall(memories::RecallArgs),
+    /// Pack the memories relevant to a query into a token budget, each line citing its ids
+    Context(memories::ContextArgs),
+    /// Forget a memory (its text, index terms, vector and the reflections citing it); audited
+    Forget(memories::ForgetArgs),
 }
 
 /// Runs a parsed command line.
@@ -123,6 +135,11 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Embed(args) => models::embed(global, args),
         Command::Grant(command) => grant::run(global, command),
         Command::Serve(args) => serve::run(global, args),
+        Command::Memories(command) => memories::run(global, command),
+        Command::Remember(args) => memories::remember(global, args),
+        Command::Recall(args) => memories::recall(global, args),
+        Command::Context(args) => memories::context(global, args),
+        Command::Forget(args) => memories::forget(global, args),
     }
 }
 

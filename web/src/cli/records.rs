@@ -221,10 +221,21 @@ pub(crate) fn run(global: &Global, command: RecordsCommand) -> anyhow::Result<Ex
                 Some(source) => vault.delete_source(&source, "cli")?,
                 None => vault.delete(&ids, "cli")?,
             };
+            // Their memories are forgotten at once, not at the next build.
+            let forgotten = if deleted > 0 {
+                super::memories::forget_deleted(&mut vault)?
+            } else {
+                0
+            };
             if global.json {
-                print_json(&serde_json::json!({ "deleted": deleted }))?;
+                print_json(
+                    &serde_json::json!({ "deleted": deleted, "memories_forgotten": forgotten }),
+                )?;
             } else {
                 println!("deleted {deleted} records");
+                if forgotten > 0 {
+                    println!("forgot {forgotten} memories made from them");
+                }
             }
             if deleted == 0 && !ids.is_empty() {
                 return Err(anyhow::anyhow!("no record with those ids"));

@@ -11,8 +11,7 @@
 //!
 //! - App retrievals go through [`hearth_memory::MemoryStream::search`]: they never refresh
 //!   last-accessed times (only the owner's `recall` does).
-//! - A filter the memory layer cannot apply inside the search is refused (400), never
-//!   approximated after it; each result is checked once more against the filter.
+//! - Every filter is applied inside the search; each result is checked once more against it.
 //! - The audit entry (with the ids returned) is written before the answer leaves.
 
 use std::collections::BTreeSet;
@@ -149,24 +148,10 @@ pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// A scope's restrictions as the memory filter applied inside the search.
-pub(crate) fn filter_of(scope: &Scope) -> Result<MemoryFilter, ApiError> {
-    if !scope.exclude_conversations().is_empty() {
-        return Err(ApiError::invalid_param(
-            "exclude_conversations",
-            "this node cannot exclude conversations inside a memory search yet",
-        ));
-    }
-    let list =
-        |s: Option<&BTreeSet<String>>| s.map(|s| s.iter().cloned().collect()).unwrap_or_default();
-    Ok(MemoryFilter {
-        sources: list(scope.sources()),
-        since: scope.since(),
-        until: scope.until(),
-        participants: list(scope.participants()),
-        exclude_participants: scope.exclude_participants().iter().cloned().collect(),
-        conversations: list(scope.conversations()),
-    })
+/// A scope's restrictions as the memory filter applied inside the search (the library's one
+/// mapping, shared with `hearth recall`).
+pub(crate) fn filter_of(scope: &Scope) -> MemoryFilter {
+    crate::memories::filter_of_scope(scope)
 }
 
 /// An embedder that answers with one vector computed beforehand (by the embedding worker),
@@ -190,7 +175,7 @@ pub(crate) fn retrieve(
     query: &str,
     k: usize,
 ) -> Result<Vec<Recalled>, ApiError> {
-    let filter = filter_of(scope)?;
+    let filter = filter_of(scope);
     if query.trim().is_empty() {
         return Err(ApiError::invalid_param("query", "the query is empty"));
     }
@@ -242,30 +227,20 @@ pub(crate) fn search(state: &NodeState, call: &Call) -> Result<Value, ApiError> 
 
 /// One memory as `hearth recall --json` writes it, less the fields the scope redacts.
 fn memory_json(hit: &Recalled, scope: &Scope) -> Value {
-    let m = &hit.memory;
-    let mut o = Map::new();
-    o.insert("id".into(), json!(m.id.to_string()));
-    o.insert(
-        "record_id".into(),
-        json!(m.record_id.as_ref().map(ToString::to_string)),
-    );
-    o.insert("text".into(), json!(m.text));
-    o.insert("occurred_at".into(), json!(m.occurred_at.to_rfc3339()));
-    o.insert("source".into(), json!(m.source));
-    if scope.shows(Field::Author) {
-        o.insert("author".into(), json!(m.author));
+    let mut value = serde_json::to_value(crate::memories::RecalledJson::from(hit))
+        .unwrap_or_else(|_| Value::Object(Map::new()));
+    if let Value::Object(o) = &mut value {
+        for (field, key) in [
+            (Field::Author, "author"),
+            (Field::Participants, "participants"),
+            (Field::Conversation, "conversation"),
+        ] {
+            if !scope.shows(field) {
+                o.remove(key);
+            }
+        }
     }
-    if scope.shows(Field::Participants) {
-        o.insert("participants".into(), json!(m.participants));
-    }
-    if scope.shows(Field::Conversation) {
-        o.insert("conversation".into(), json!(m.conversation));
-    }
-    o.insert("score".into(), json!(hit.score));
-    o.insert("recency".into(), json!(hit.recency));
-    o.insert("importance".into(), json!(hit.importance));
-    o.insert("relevance".into(), json!(hit.relevance));
-    Value::Object(o)
+    value
 }
 
 /// `GET /v1/records` query: a page size and the cursor of the previous page.
