@@ -28,7 +28,7 @@ pub(crate) struct MemoryModelArgs {
     /// $HEARTH_MODELS_DIR or the repository's models/ folder]
     #[arg(long, value_name = "DIR")]
     embed_model: Option<PathBuf>,
-    /// Backend: cpu, cuda or cuda:N (cuda needs a build with the `cuda` feature)
+    /// Backend: cpu, vulkan[:N] or cuda[:N] (GPUs need a build with the `vulkan` or `cuda` feature)
     #[arg(long, env = "HEARTH_DEVICE", value_name = "DEVICE")]
     device: Option<String>,
 }

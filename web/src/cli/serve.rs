@@ -22,7 +22,7 @@ pub(crate) struct ServeArgs {
     /// The sentence encoder's directory [default: from the models folder]
     #[arg(long, value_name = "DIR")]
     embed_model: Option<PathBuf>,
-    /// Backend: cpu, cuda or cuda:N (cuda needs a build with the `cuda` feature)
+    /// Backend: cpu, vulkan[:N] or cuda[:N] (GPUs need a build with the `vulkan` or `cuda` feature)
     #[arg(long, env = "HEARTH_DEVICE", value_name = "DEVICE")]
     device: Option<String>,
     /// Generations that run at once (each holds a copy of the chat model)
