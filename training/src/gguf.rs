@@ -26,7 +26,7 @@
 //! # Invariants
 //!
 //! The bytes are untrusted: [`Gguf::parse`] never panics, never reads out of bounds, and uses
-//! checked arithmetic for every offset, length and element count. Any problem is a [`GgufError`]
+//! checked arithmetic for every offset, length and element count. Any problem is a [`Error`]
 //! that names what was being read and where. Counts and lengths read from the file are capped
 //! (see the `MAX_*` constants) and checked against the bytes actually left *before* anything is
 //! allocated, so a hostile header cannot make the reader allocate more than a small multiple of
@@ -50,6 +50,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+
+pub use crate::error::Error;
 
 pub use dequant::{bf16_to_f32, dequantize_blocks, f16_to_f32};
 
@@ -79,268 +81,6 @@ pub const MAX_DIMS: usize = 4;
 const MIN_METADATA_ENTRY_LEN: u64 = 8 + 4 + 1;
 /// The smallest possible encoded tensor info: name length, `n_dims`, type, offset.
 const MIN_TENSOR_INFO_LEN: u64 = 8 + 4 + 4 + 8;
-
-/// Everything that can go wrong reading a GGUF file.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum GgufError {
-    /// The file could not be opened or mapped.
-    #[error("cannot read GGUF file {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The first four bytes are not `GGUF`.
-    #[error("not a GGUF file: expected magic \"GGUF\" (47 47 55 46), found {found:02x?}")]
-    BadMagic {
-        /// The bytes found instead.
-        found: [u8; 4],
-    },
-    /// A version other than 2 or 3.
-    #[error("unsupported GGUF version {0} (only versions 2 and 3 are supported)")]
-    UnsupportedVersion(u32),
-    /// The version field only makes sense byte-swapped: a big-endian GGUF v3 file.
-    #[error(
-        "GGUF file is big-endian (version field reads {0:#010x}); only little-endian files are supported"
-    )]
-    BigEndian(u32),
-    /// The input ended in the middle of something.
-    #[error(
-        "truncated at offset {offset} while reading {what}: needed {needed} bytes, {available} left"
-    )]
-    Truncated {
-        /// Where the read started.
-        offset: usize,
-        /// What was being read.
-        what: &'static str,
-        /// How many bytes it needed.
-        needed: u64,
-        /// How many bytes were left.
-        available: usize,
-    },
-    /// A count read from the file is beyond the reader's limits.
-    #[error("{what} count {count} at offset {offset} is absurd (the limit is {max})")]
-    TooMany {
-        /// What is being counted.
-        what: &'static str,
-        /// The count read.
-        count: u64,
-        /// The limit.
-        max: u64,
-        /// Where the count was read.
-        offset: usize,
-    },
-    /// A string length read from the file is beyond the reader's limits.
-    #[error("{what} length {len} at offset {offset} is absurd (the limit is {max} bytes)")]
-    TooLong {
-        /// What kind of string.
-        what: &'static str,
-        /// The length read.
-        len: u64,
-        /// The limit.
-        max: u64,
-        /// Where the length was read.
-        offset: usize,
-    },
-    /// A string is not valid UTF-8.
-    #[error("{what} at offset {offset} is not valid UTF-8")]
-    InvalidUtf8 {
-        /// What kind of string.
-        what: &'static str,
-        /// Where its bytes start.
-        offset: usize,
-    },
-    /// A bool byte other than 0 or 1.
-    #[error("invalid bool byte {value:#04x} at offset {offset} (must be 0 or 1)")]
-    InvalidBool {
-        /// The byte.
-        value: u8,
-        /// Where it is.
-        offset: usize,
-    },
-    /// A metadata value type id outside the GGUF spec.
-    #[error("unknown metadata value type {type_id} at offset {offset}")]
-    UnknownValueType {
-        /// The id read.
-        type_id: u32,
-        /// Where it was read.
-        offset: usize,
-    },
-    /// Arrays of arrays nested deeper than [`MAX_ARRAY_DEPTH`].
-    #[error("metadata arrays nested more than {max} deep at offset {offset}")]
-    NestingTooDeep {
-        /// The limit.
-        max: u32,
-        /// Where the too-deep array starts.
-        offset: usize,
-    },
-    /// A metadata key of length zero.
-    #[error("empty metadata key")]
-    EmptyKey,
-    /// Two metadata entries with the same key.
-    #[error("duplicate metadata key {0:?}")]
-    DuplicateKey(String),
-    /// An error inside one metadata entry, with the entry's position and (if read) its key.
-    #[error("in metadata entry {index}{}: {inner}", describe_name(.key.as_deref()))]
-    InMetadata {
-        /// The entry's index.
-        index: u64,
-        /// Its key, if that much was read.
-        key: Option<String>,
-        /// What went wrong.
-        inner: Box<GgufError>,
-    },
-    /// An error inside one tensor info, with the tensor's position and (if read) its name.
-    #[error("in tensor info {index}{}: {inner}", describe_name(.name.as_deref()))]
-    InTensorInfo {
-        /// The tensor's index.
-        index: u64,
-        /// Its name, if that much was read.
-        name: Option<String>,
-        /// What went wrong.
-        inner: Box<GgufError>,
-    },
-    /// `general.alignment` is zero or not a power of two.
-    #[error("general.alignment = {0} is not a power of two")]
-    BadAlignment(u32),
-    /// A tensor with more than [`MAX_DIMS`] dimensions.
-    #[error("tensor has {n_dims} dimensions (at most {MAX_DIMS} are supported)")]
-    TooManyDims {
-        /// The dimension count read.
-        n_dims: u32,
-    },
-    /// A tensor dimension that does not fit in an `i64` (ggml stores them signed).
-    #[error("tensor dimension {index} = {value} is out of range")]
-    BadDimension {
-        /// Which dimension.
-        index: usize,
-        /// Its value.
-        value: u64,
-    },
-    /// The product of a tensor's dimensions, or its byte size, overflows.
-    #[error("tensor shape {dims:?} is too large: its element or byte count overflows")]
-    ElementCountOverflow {
-        /// The dimensions.
-        dims: Vec<u64>,
-    },
-    /// A ggml type id this reader does not know, so the tensor's size cannot be computed.
-    #[error("unknown ggml tensor type id {type_id}")]
-    UnknownTensorType {
-        /// The id read.
-        type_id: u32,
-    },
-    /// A row length that is not a whole number of quantization blocks.
-    #[error("row length {ne0} is not a multiple of the {ty} block size {block_size}")]
-    RowNotBlockAligned {
-        /// `dims[0]`.
-        ne0: u64,
-        /// The tensor type.
-        ty: GgmlType,
-        /// Its block size in elements.
-        block_size: usize,
-    },
-    /// Two tensors with the same name.
-    #[error("duplicate tensor name {0:?}")]
-    DuplicateTensor(String),
-    /// A tensor whose data offset is not a multiple of the file's alignment.
-    #[error("tensor {name:?} data offset {offset} is not a multiple of the alignment {alignment}")]
-    MisalignedTensor {
-        /// The tensor.
-        name: String,
-        /// Its offset within the data section.
-        offset: u64,
-        /// The file's alignment.
-        alignment: u32,
-    },
-    /// A tensor whose bytes do not lie inside the data section.
-    #[error(
-        "tensor data out of bounds for tensor {name:?}: {size} bytes at offset {offset} of a \
-         {data_len}-byte data section"
-    )]
-    TensorOutOfBounds {
-        /// The tensor.
-        name: String,
-        /// Its offset within the data section.
-        offset: u64,
-        /// Its size in bytes.
-        size: u64,
-        /// The data section's size.
-        data_len: usize,
-    },
-    /// Dequantization of this tensor type is not implemented.
-    #[error("dequantizing {ty} is not supported{}", describe_tensor(.tensor.as_deref()))]
-    UnsupportedType {
-        /// The type.
-        ty: GgmlType,
-        /// The tensor, when known.
-        tensor: Option<String>,
-    },
-    /// Block bytes and output length that do not match the type's block layout.
-    #[error(
-        "{ty} data of {src_len} bytes does not hold exactly {dst_len} values \
-         ({block_size} values per {type_size}-byte block)"
-    )]
-    BlockSizeMismatch {
-        /// The type.
-        ty: GgmlType,
-        /// The input length in bytes.
-        src_len: usize,
-        /// The output length in values.
-        dst_len: usize,
-        /// Values per block.
-        block_size: usize,
-        /// Bytes per block.
-        type_size: usize,
-    },
-    /// A tensor too large to address on this platform.
-    #[error("tensor {name:?} with {n_elements} elements is too large for this platform")]
-    TensorTooLarge {
-        /// The tensor.
-        name: String,
-        /// Its element count.
-        n_elements: u64,
-    },
-    /// A metadata key that is not in the file.
-    #[error("metadata key {0:?} is missing")]
-    MissingKey(String),
-    /// A metadata value of a different type than asked for.
-    #[error("metadata key {key:?} holds {found}, expected {expected}")]
-    WrongType {
-        /// The key.
-        key: String,
-        /// The type asked for.
-        expected: &'static str,
-        /// The type found.
-        found: String,
-    },
-    /// No tensor of that name.
-    #[error("no tensor named {0:?}")]
-    TensorNotFound(String),
-}
-
-fn describe_name(name: Option<&str>) -> String {
-    name.map(|n| format!(" ({n:?})")).unwrap_or_default()
-}
-
-fn describe_tensor(name: Option<&str>) -> String {
-    name.map(|n| format!(" (tensor {n:?})")).unwrap_or_default()
-}
-
-impl GgufError {
-    /// The innermost error, looking through [`GgufError::InMetadata`] and
-    /// [`GgufError::InTensorInfo`] context.
-    pub fn root_cause(&self) -> &GgufError {
-        match self {
-            GgufError::InMetadata { inner, .. } | GgufError::InTensorInfo { inner, .. } => {
-                inner.root_cause()
-            }
-            other => other,
-        }
-    }
-}
 
 /// The type of a tensor's elements: a plain number type or a ggml block quantization.
 ///
@@ -1043,21 +783,21 @@ impl<'a> Gguf<'a> {
     ///
     /// Checks the header, every metadata entry and tensor info, the alignment, and that every
     /// tensor's bytes lie inside the data section. Tensor data itself is not read.
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, GgufError> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
         let mut c = Cursor::new(bytes);
 
         let magic: [u8; 4] = c.array("magic")?;
         if magic != GGUF_MAGIC {
-            return Err(GgufError::BadMagic { found: magic });
+            return Err(Error::BadMagic { found: magic });
         }
         let version = c.u32("version")?;
         match version {
             2 | 3 => {}
             // ggml's trick: a byte-swapped small version has its low 16 bits clear.
             v if v & 0xFFFF == 0 && (1..=3).contains(&v.swap_bytes()) => {
-                return Err(GgufError::BigEndian(v));
+                return Err(Error::BigEndian(v));
             }
-            v => return Err(GgufError::UnsupportedVersion(v)),
+            v => return Err(Error::UnsupportedVersion(v)),
         }
 
         let n_tensors = c.count("tensor", MAX_TENSORS)?;
@@ -1072,7 +812,7 @@ impl<'a> Gguf<'a> {
         let mut metadata = Vec::with_capacity(capacity);
         let mut key_index = HashMap::with_capacity(capacity);
         for index in 0..n_kv {
-            let in_entry = |key: Option<&str>, e: GgufError| GgufError::InMetadata {
+            let in_entry = |key: Option<&str>, e: Error| Error::InMetadata {
                 index,
                 key: key.map(str::to_owned),
                 inner: Box::new(e),
@@ -1081,14 +821,14 @@ impl<'a> Gguf<'a> {
                 .string(MAX_KEY_LEN, "metadata key")
                 .map_err(|e| in_entry(None, e))?;
             if key.is_empty() {
-                return Err(in_entry(None, GgufError::EmptyKey));
+                return Err(in_entry(None, Error::EmptyKey));
             }
             let value = c
                 .value_type("metadata value type")
                 .and_then(|ty| c.value(ty, 0))
                 .map_err(|e| in_entry(Some(key), e))?;
             if key_index.insert(key, metadata.len()).is_some() {
-                return Err(GgufError::DuplicateKey(key.to_owned()));
+                return Err(Error::DuplicateKey(key.to_owned()));
             }
             metadata.push((key, value));
         }
@@ -1100,7 +840,7 @@ impl<'a> Gguf<'a> {
             None => DEFAULT_ALIGNMENT,
             Some((_, MetadataValue::U32(a))) => *a,
             Some((key, other)) => {
-                return Err(GgufError::WrongType {
+                return Err(Error::WrongType {
                     key: (*key).to_owned(),
                     expected: "u32",
                     found: other.type_description(),
@@ -1108,7 +848,7 @@ impl<'a> Gguf<'a> {
             }
         };
         if !alignment.is_power_of_two() {
-            return Err(GgufError::BadAlignment(alignment));
+            return Err(Error::BadAlignment(alignment));
         }
 
         c.ensure(
@@ -1119,7 +859,7 @@ impl<'a> Gguf<'a> {
         let mut tensors: Vec<TensorInfo<'a>> = Vec::with_capacity(capacity);
         let mut tensor_index = HashMap::with_capacity(capacity);
         for index in 0..n_tensors {
-            let in_info = |name: Option<&str>, e: GgufError| GgufError::InTensorInfo {
+            let in_info = |name: Option<&str>, e: Error| Error::InTensorInfo {
                 index,
                 name: name.map(str::to_owned),
                 inner: Box::new(e),
@@ -1129,7 +869,7 @@ impl<'a> Gguf<'a> {
                 .map_err(|e| in_info(None, e))?;
             let info = c.tensor_info(name).map_err(|e| in_info(Some(name), e))?;
             if tensor_index.insert(name, tensors.len()).is_some() {
-                return Err(GgufError::DuplicateTensor(name.to_owned()));
+                return Err(Error::DuplicateTensor(name.to_owned()));
             }
             tensors.push(info);
         }
@@ -1137,15 +877,15 @@ impl<'a> Gguf<'a> {
         // The data section starts at the next multiple of the alignment. A file without tensors
         // may end before that point; one with tensors must not.
         let info_end = c.pos;
-        let align = usize::try_from(alignment).map_err(|_| GgufError::BadAlignment(alignment))?;
+        let align = usize::try_from(alignment).map_err(|_| Error::BadAlignment(alignment))?;
         let data_offset = info_end
             .checked_next_multiple_of(align)
-            .ok_or(GgufError::BadAlignment(alignment))?;
+            .ok_or(Error::BadAlignment(alignment))?;
         let data = match bytes.get(data_offset..) {
             Some(data) => data,
             None if tensors.is_empty() => &[],
             None => {
-                return Err(GgufError::Truncated {
+                return Err(Error::Truncated {
                     offset: info_end,
                     what: "padding before the tensor data",
                     needed: u64::try_from(data_offset.saturating_sub(info_end)).unwrap_or(u64::MAX),
@@ -1156,7 +896,7 @@ impl<'a> Gguf<'a> {
 
         for t in &tensors {
             if !t.offset.is_multiple_of(u64::from(alignment)) {
-                return Err(GgufError::MisalignedTensor {
+                return Err(Error::MisalignedTensor {
                     name: t.name.to_owned(),
                     offset: t.offset,
                     alignment,
@@ -1167,7 +907,7 @@ impl<'a> Gguf<'a> {
                 .checked_add(t.n_bytes)
                 .is_some_and(|end| end <= data.len() as u64);
             if !in_bounds {
-                return Err(GgufError::TensorOutOfBounds {
+                return Err(Error::TensorOutOfBounds {
                     name: t.name.to_owned(),
                     offset: t.offset,
                     size: t.n_bytes,
@@ -1224,90 +964,88 @@ impl<'a> Gguf<'a> {
         key: &str,
         expected: &'static str,
         convert: impl Fn(&MetadataValue<'a>) -> Option<T>,
-    ) -> Result<Option<T>, GgufError> {
+    ) -> Result<Option<T>, Error> {
         let Some(value) = self.get(key) else {
             return Ok(None);
         };
-        convert(&value)
-            .map(Some)
-            .ok_or_else(|| GgufError::WrongType {
-                key: key.to_owned(),
-                expected,
-                found: value.type_description(),
-            })
+        convert(&value).map(Some).ok_or_else(|| Error::WrongType {
+            key: key.to_owned(),
+            expected,
+            found: value.type_description(),
+        })
     }
 
-    fn required<T>(&self, key: &str, value: Result<Option<T>, GgufError>) -> Result<T, GgufError> {
-        value?.ok_or_else(|| GgufError::MissingKey(key.to_owned()))
+    fn required<T>(&self, key: &str, value: Result<Option<T>, Error>) -> Result<T, Error> {
+        value?.ok_or_else(|| Error::MissingKey(key.to_owned()))
     }
 
     /// The string under `key`; `Ok(None)` if absent, an error if it is not a string.
-    pub fn opt_str(&self, key: &str) -> Result<Option<&'a str>, GgufError> {
+    pub fn opt_str(&self, key: &str) -> Result<Option<&'a str>, Error> {
         self.typed(key, "string", MetadataValue::as_str)
     }
 
     /// The integer under `key` as a u32 (see [`MetadataValue::as_u32`]); `Ok(None)` if absent.
-    pub fn opt_u32(&self, key: &str) -> Result<Option<u32>, GgufError> {
+    pub fn opt_u32(&self, key: &str) -> Result<Option<u32>, Error> {
         self.typed(key, "an integer that fits in u32", MetadataValue::as_u32)
     }
 
     /// The integer under `key` as a u64 (see [`MetadataValue::as_u64`]); `Ok(None)` if absent.
-    pub fn opt_u64(&self, key: &str) -> Result<Option<u64>, GgufError> {
+    pub fn opt_u64(&self, key: &str) -> Result<Option<u64>, Error> {
         self.typed(key, "a non-negative integer", MetadataValue::as_u64)
     }
 
     /// The float under `key` as an f32 (see [`MetadataValue::as_f32`]); `Ok(None)` if absent.
-    pub fn opt_f32(&self, key: &str) -> Result<Option<f32>, GgufError> {
+    pub fn opt_f32(&self, key: &str) -> Result<Option<f32>, Error> {
         self.typed(key, "f32", MetadataValue::as_f32)
     }
 
     /// The bool under `key`; `Ok(None)` if absent.
-    pub fn opt_bool(&self, key: &str) -> Result<Option<bool>, GgufError> {
+    pub fn opt_bool(&self, key: &str) -> Result<Option<bool>, Error> {
         self.typed(key, "bool", MetadataValue::as_bool)
     }
 
     /// The array under `key`; `Ok(None)` if absent.
-    pub fn opt_array(&self, key: &str) -> Result<Option<MetadataArray<'a>>, GgufError> {
+    pub fn opt_array(&self, key: &str) -> Result<Option<MetadataArray<'a>>, Error> {
         self.typed(key, "array", MetadataValue::as_array)
     }
 
     /// The string under `key`.
-    pub fn get_str(&self, key: &str) -> Result<&'a str, GgufError> {
+    pub fn get_str(&self, key: &str) -> Result<&'a str, Error> {
         self.required(key, self.opt_str(key))
     }
 
     /// The integer under `key` as a u32 (see [`MetadataValue::as_u32`]).
-    pub fn get_u32(&self, key: &str) -> Result<u32, GgufError> {
+    pub fn get_u32(&self, key: &str) -> Result<u32, Error> {
         self.required(key, self.opt_u32(key))
     }
 
     /// The integer under `key` as a u64 (see [`MetadataValue::as_u64`]).
-    pub fn get_u64(&self, key: &str) -> Result<u64, GgufError> {
+    pub fn get_u64(&self, key: &str) -> Result<u64, Error> {
         self.required(key, self.opt_u64(key))
     }
 
     /// The float under `key` as an f32 (see [`MetadataValue::as_f32`]).
-    pub fn get_f32(&self, key: &str) -> Result<f32, GgufError> {
+    pub fn get_f32(&self, key: &str) -> Result<f32, Error> {
         self.required(key, self.opt_f32(key))
     }
 
     /// The bool under `key`.
-    pub fn get_bool(&self, key: &str) -> Result<bool, GgufError> {
+    pub fn get_bool(&self, key: &str) -> Result<bool, Error> {
         self.required(key, self.opt_bool(key))
     }
 
     /// The array under `key`.
-    pub fn get_array(&self, key: &str) -> Result<MetadataArray<'a>, GgufError> {
+    pub fn get_array(&self, key: &str) -> Result<MetadataArray<'a>, Error> {
         self.required(key, self.opt_array(key))
     }
 
     /// The array of strings under `key`.
-    pub fn get_str_array(&self, key: &str) -> Result<Vec<&'a str>, GgufError> {
+    pub fn get_str_array(&self, key: &str) -> Result<Vec<&'a str>, Error> {
         self.opt_str_array(key)?
-            .ok_or_else(|| GgufError::MissingKey(key.to_owned()))
+            .ok_or_else(|| Error::MissingKey(key.to_owned()))
     }
 
-    fn opt_str_array(&self, key: &str) -> Result<Option<Vec<&'a str>>, GgufError> {
+    fn opt_str_array(&self, key: &str) -> Result<Option<Vec<&'a str>>, Error> {
         self.typed(key, "array<string>", |v| v.as_array()?.to_strs())
     }
 
@@ -1316,52 +1054,52 @@ impl<'a> Gguf<'a> {
         key: &str,
         expected: &'static str,
         convert: impl Fn(&MetadataArray<'a>) -> Option<Vec<T>>,
-    ) -> Result<Option<Vec<T>>, GgufError> {
+    ) -> Result<Option<Vec<T>>, Error> {
         self.typed(key, expected, |v| convert(&v.as_array()?))
     }
 
     /// `general.architecture`, e.g. `"llama"`: the prefix of the model's hyperparameter keys.
-    pub fn architecture(&self) -> Result<&'a str, GgufError> {
+    pub fn architecture(&self) -> Result<&'a str, Error> {
         self.get_str("general.architecture")
     }
 
     /// `"{architecture}.{suffix}"`, e.g. `arch_key("block_count")` → `"llama.block_count"`.
-    pub fn arch_key(&self, suffix: &str) -> Result<String, GgufError> {
+    pub fn arch_key(&self, suffix: &str) -> Result<String, Error> {
         Ok(format!("{}.{suffix}", self.architecture()?))
     }
 
-    fn arch_u32(&self, suffix: &str) -> Result<u32, GgufError> {
+    fn arch_u32(&self, suffix: &str) -> Result<u32, Error> {
         self.get_u32(&self.arch_key(suffix)?)
     }
 
     /// `{arch}.context_length`: the context the model was trained for.
-    pub fn context_length(&self) -> Result<u32, GgufError> {
+    pub fn context_length(&self) -> Result<u32, Error> {
         self.arch_u32("context_length")
     }
 
     /// `{arch}.embedding_length`: the hidden size.
-    pub fn embedding_length(&self) -> Result<u32, GgufError> {
+    pub fn embedding_length(&self) -> Result<u32, Error> {
         self.arch_u32("embedding_length")
     }
 
     /// `{arch}.block_count`: the number of transformer blocks.
-    pub fn block_count(&self) -> Result<u32, GgufError> {
+    pub fn block_count(&self) -> Result<u32, Error> {
         self.arch_u32("block_count")
     }
 
     /// `{arch}.feed_forward_length`: the MLP's inner size.
-    pub fn feed_forward_length(&self) -> Result<u32, GgufError> {
+    pub fn feed_forward_length(&self) -> Result<u32, Error> {
         self.arch_u32("feed_forward_length")
     }
 
     /// `{arch}.attention.head_count`: the number of query heads.
-    pub fn head_count(&self) -> Result<u32, GgufError> {
+    pub fn head_count(&self) -> Result<u32, Error> {
         self.arch_u32("attention.head_count")
     }
 
     /// `{arch}.attention.head_count_kv`: the number of key/value heads. Like llama.cpp, falls
     /// back to [`Gguf::head_count`] when absent (plain multi-head attention).
-    pub fn head_count_kv(&self) -> Result<u32, GgufError> {
+    pub fn head_count_kv(&self) -> Result<u32, Error> {
         match self.opt_u32(&self.arch_key("attention.head_count_kv")?)? {
             Some(n) => Ok(n),
             None => self.head_count(),
@@ -1369,25 +1107,25 @@ impl<'a> Gguf<'a> {
     }
 
     /// `{arch}.rope.freq_base`, if present (llama.cpp assumes 10000 when it is not).
-    pub fn rope_freq_base(&self) -> Result<Option<f32>, GgufError> {
+    pub fn rope_freq_base(&self) -> Result<Option<f32>, Error> {
         self.opt_f32(&self.arch_key("rope.freq_base")?)
     }
 
     /// `{arch}.rope.dimension_count`, if present (otherwise the full head dimension rotates).
-    pub fn rope_dimension_count(&self) -> Result<Option<u32>, GgufError> {
+    pub fn rope_dimension_count(&self) -> Result<Option<u32>, Error> {
         self.opt_u32(&self.arch_key("rope.dimension_count")?)
     }
 
     /// `{arch}.attention.layer_norm_rms_epsilon`: the RMSNorm epsilon.
-    pub fn rms_norm_epsilon(&self) -> Result<f32, GgufError> {
+    pub fn rms_norm_epsilon(&self) -> Result<f32, Error> {
         self.get_f32(&self.arch_key("attention.layer_norm_rms_epsilon")?)
     }
 
     /// The vocabulary size: the length of `tokenizer.ggml.tokens`.
-    pub fn vocab_size(&self) -> Result<usize, GgufError> {
+    pub fn vocab_size(&self) -> Result<usize, Error> {
         let tokens = self.get_array("tokenizer.ggml.tokens")?;
         if tokens.elem_type() != ValueType::String {
-            return Err(GgufError::WrongType {
+            return Err(Error::WrongType {
                 key: "tokenizer.ggml.tokens".to_owned(),
                 expected: "array<string>",
                 found: format!("array<{}>", tokens.elem_type()),
@@ -1397,13 +1135,13 @@ impl<'a> Gguf<'a> {
     }
 
     /// `tokenizer.chat_template`, if present.
-    pub fn chat_template(&self) -> Result<Option<&'a str>, GgufError> {
+    pub fn chat_template(&self) -> Result<Option<&'a str>, Error> {
         self.opt_str("tokenizer.chat_template")
     }
 
     /// Everything under `tokenizer.*`. `tokenizer.ggml.model` and `tokenizer.ggml.tokens` are
     /// required; the rest is optional but must have the right type when present.
-    pub fn tokenizer(&self) -> Result<TokenizerMetadata<'a>, GgufError> {
+    pub fn tokenizer(&self) -> Result<TokenizerMetadata<'a>, Error> {
         const P: &str = "tokenizer.ggml.";
         let key = |s: &str| format!("{P}{s}");
         Ok(TokenizerMetadata {
@@ -1439,18 +1177,18 @@ impl<'a> Gguf<'a> {
         self.tensors.get(i)
     }
 
-    /// The tensor named `name`, or [`GgufError::TensorNotFound`].
-    pub fn require_tensor(&self, name: &str) -> Result<&TensorInfo<'a>, GgufError> {
+    /// The tensor named `name`, or [`Error::TensorNotFound`].
+    pub fn require_tensor(&self, name: &str) -> Result<&TensorInfo<'a>, Error> {
         self.tensor(name)
-            .ok_or_else(|| GgufError::TensorNotFound(name.to_owned()))
+            .ok_or_else(|| Error::TensorNotFound(name.to_owned()))
     }
 
     /// The tensor's raw bytes: little-endian values, or ggml blocks for quantized types.
     ///
     /// Always succeeds for infos from this file; an info from another file is bounds-checked
     /// against this one's data section.
-    pub fn tensor_data(&self, info: &TensorInfo<'_>) -> Result<&'a [u8], GgufError> {
-        let out_of_bounds = || GgufError::TensorOutOfBounds {
+    pub fn tensor_data(&self, info: &TensorInfo<'_>) -> Result<&'a [u8], Error> {
+        let out_of_bounds = || Error::TensorOutOfBounds {
             name: info.name.to_owned(),
             offset: info.offset,
             size: info.n_bytes,
@@ -1463,15 +1201,15 @@ impl<'a> Gguf<'a> {
     }
 
     /// The tensor expanded to f32, in storage order (`dims[0]` fastest).
-    pub fn dequantize(&self, info: &TensorInfo<'_>) -> Result<Vec<f32>, GgufError> {
-        let n = usize::try_from(info.n_elements).map_err(|_| GgufError::TensorTooLarge {
+    pub fn dequantize(&self, info: &TensorInfo<'_>) -> Result<Vec<f32>, Error> {
+        let n = usize::try_from(info.n_elements).map_err(|_| Error::TensorTooLarge {
             name: info.name.to_owned(),
             n_elements: info.n_elements,
         })?;
         // Check the type and the bounds before allocating: the output is then at most
         // 256/type_size values per byte actually present in this file.
         if !info.ggml_type.can_dequantize() {
-            return Err(GgufError::UnsupportedType {
+            return Err(Error::UnsupportedType {
                 ty: info.ggml_type,
                 tensor: Some(info.name.to_owned()),
             });
@@ -1484,10 +1222,10 @@ impl<'a> Gguf<'a> {
 
     /// Like [`Gguf::dequantize`], into a caller-provided buffer of exactly
     /// [`TensorInfo::n_elements`] values.
-    pub fn dequantize_into(&self, info: &TensorInfo<'_>, out: &mut [f32]) -> Result<(), GgufError> {
+    pub fn dequantize_into(&self, info: &TensorInfo<'_>, out: &mut [f32]) -> Result<(), Error> {
         let src = self.tensor_data(info)?;
         dequantize_blocks(info.ggml_type, src, out).map_err(|e| match e {
-            GgufError::UnsupportedType { ty, .. } => GgufError::UnsupportedType {
+            Error::UnsupportedType { ty, .. } => Error::UnsupportedType {
                 ty,
                 tensor: Some(info.name.to_owned()),
             },
@@ -1506,9 +1244,9 @@ pub struct GgufFile {
 
 impl GgufFile {
     /// Opens and memory-maps the file at `path`.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, GgufError> {
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
-        let io = |source| GgufError::Io {
+        let io = |source| Error::Io {
             path: path.clone(),
             source,
         };
@@ -1536,7 +1274,7 @@ impl GgufFile {
     }
 
     /// Parses the mapped bytes (see [`Gguf::parse`]).
-    pub fn parse(&self) -> Result<Gguf<'_>, GgufError> {
+    pub fn parse(&self) -> Result<Gguf<'_>, Error> {
         Gguf::parse(&self.map)
     }
 }
@@ -1558,9 +1296,9 @@ impl<'a> Cursor<'a> {
     }
 
     /// Errors unless at least `n` bytes are left; reads nothing.
-    fn ensure(&self, n: u64, what: &'static str) -> Result<(), GgufError> {
+    fn ensure(&self, n: u64, what: &'static str) -> Result<(), Error> {
         if n > self.remaining() as u64 {
-            return Err(GgufError::Truncated {
+            return Err(Error::Truncated {
                 offset: self.pos,
                 what,
                 needed: n,
@@ -1570,8 +1308,8 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
-    fn take(&mut self, n: u64, what: &'static str) -> Result<&'a [u8], GgufError> {
-        let truncated = || GgufError::Truncated {
+    fn take(&mut self, n: u64, what: &'static str) -> Result<&'a [u8], Error> {
+        let truncated = || Error::Truncated {
             offset: self.pos,
             what,
             needed: n,
@@ -1586,38 +1324,35 @@ impl<'a> Cursor<'a> {
         Ok(bytes)
     }
 
-    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], GgufError> {
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Error> {
         let at = self.pos;
         let bytes = self.take(N as u64, what)?;
-        bytes
-            .first_chunk::<N>()
-            .copied()
-            .ok_or(GgufError::Truncated {
-                offset: at,
-                what,
-                needed: N as u64,
-                available: bytes.len(),
-            })
+        bytes.first_chunk::<N>().copied().ok_or(Error::Truncated {
+            offset: at,
+            what,
+            needed: N as u64,
+            available: bytes.len(),
+        })
     }
 
-    fn u8(&mut self, what: &'static str) -> Result<u8, GgufError> {
+    fn u8(&mut self, what: &'static str) -> Result<u8, Error> {
         self.array::<1>(what).map(u8::from_le_bytes)
     }
 
-    fn u32(&mut self, what: &'static str) -> Result<u32, GgufError> {
+    fn u32(&mut self, what: &'static str) -> Result<u32, Error> {
         self.array(what).map(u32::from_le_bytes)
     }
 
-    fn u64(&mut self, what: &'static str) -> Result<u64, GgufError> {
+    fn u64(&mut self, what: &'static str) -> Result<u64, Error> {
         self.array(what).map(u64::from_le_bytes)
     }
 
     /// Reads a u64 count and checks it against `max`.
-    fn count(&mut self, what: &'static str, max: u64) -> Result<u64, GgufError> {
+    fn count(&mut self, what: &'static str, max: u64) -> Result<u64, Error> {
         let offset = self.pos;
         let count = self.u64(what)?;
         if count > max {
-            return Err(GgufError::TooMany {
+            return Err(Error::TooMany {
                 what,
                 count,
                 max,
@@ -1627,11 +1362,11 @@ impl<'a> Cursor<'a> {
         Ok(count)
     }
 
-    fn string(&mut self, max: u64, what: &'static str) -> Result<&'a str, GgufError> {
+    fn string(&mut self, max: u64, what: &'static str) -> Result<&'a str, Error> {
         let offset = self.pos;
         let len = self.u64(what)?;
         if len > max {
-            return Err(GgufError::TooLong {
+            return Err(Error::TooLong {
                 what,
                 len,
                 max,
@@ -1640,19 +1375,19 @@ impl<'a> Cursor<'a> {
         }
         let start = self.pos;
         let bytes = self.take(len, what)?;
-        std::str::from_utf8(bytes).map_err(|_| GgufError::InvalidUtf8 {
+        std::str::from_utf8(bytes).map_err(|_| Error::InvalidUtf8 {
             what,
             offset: start,
         })
     }
 
-    fn value_type(&mut self, what: &'static str) -> Result<ValueType, GgufError> {
+    fn value_type(&mut self, what: &'static str) -> Result<ValueType, Error> {
         let offset = self.pos;
         let type_id = self.u32(what)?;
-        ValueType::from_id(type_id).ok_or(GgufError::UnknownValueType { type_id, offset })
+        ValueType::from_id(type_id).ok_or(Error::UnknownValueType { type_id, offset })
     }
 
-    fn value(&mut self, ty: ValueType, depth: u32) -> Result<MetadataValue<'a>, GgufError> {
+    fn value(&mut self, ty: ValueType, depth: u32) -> Result<MetadataValue<'a>, Error> {
         Ok(match ty {
             ValueType::U8 => MetadataValue::U8(self.u8("u8 value")?),
             ValueType::I8 => MetadataValue::I8(self.array("i8 value").map(i8::from_le_bytes)?),
@@ -1669,7 +1404,7 @@ impl<'a> Cursor<'a> {
                 match self.u8("bool value")? {
                     0 => MetadataValue::Bool(false),
                     1 => MetadataValue::Bool(true),
-                    value => return Err(GgufError::InvalidBool { value, offset }),
+                    value => return Err(Error::InvalidBool { value, offset }),
                 }
             }
             ValueType::String => {
@@ -1681,9 +1416,9 @@ impl<'a> Cursor<'a> {
 
     /// Reads and validates an array's element type, count and elements, returning a view of
     /// the encoded elements for on-demand decoding.
-    fn metadata_array(&mut self, depth: u32) -> Result<MetadataArray<'a>, GgufError> {
+    fn metadata_array(&mut self, depth: u32) -> Result<MetadataArray<'a>, Error> {
         if depth >= MAX_ARRAY_DEPTH {
-            return Err(GgufError::NestingTooDeep {
+            return Err(Error::NestingTooDeep {
                 max: MAX_ARRAY_DEPTH,
                 offset: self.pos,
             });
@@ -1700,7 +1435,7 @@ impl<'a> Cursor<'a> {
                 if elem_type == ValueType::Bool
                     && let Some(i) = bytes.iter().position(|&b| b > 1)
                 {
-                    return Err(GgufError::InvalidBool {
+                    return Err(Error::InvalidBool {
                         value: bytes.get(i).copied().unwrap_or_default(),
                         offset: start.saturating_add(i),
                     });
@@ -1714,7 +1449,7 @@ impl<'a> Cursor<'a> {
         }
         Ok(MetadataArray {
             elem_type,
-            len: usize::try_from(len).map_err(|_| GgufError::TooMany {
+            len: usize::try_from(len).map_err(|_| Error::TooMany {
                 what: "array element",
                 count: len,
                 max: MAX_ARRAY_LEN,
@@ -1726,28 +1461,27 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads the rest of a tensor info (after its name) and checks its shape and type.
-    fn tensor_info(&mut self, name: &'a str) -> Result<TensorInfo<'a>, GgufError> {
+    fn tensor_info(&mut self, name: &'a str) -> Result<TensorInfo<'a>, Error> {
         let n_dims = self.u32("tensor dimension count")?;
         let n_dims_usize = usize::try_from(n_dims).unwrap_or(usize::MAX);
         if n_dims_usize > MAX_DIMS {
-            return Err(GgufError::TooManyDims { n_dims });
+            return Err(Error::TooManyDims { n_dims });
         }
         let mut dims = [1u64; MAX_DIMS];
         for (index, dim) in dims.iter_mut().enumerate().take(n_dims_usize) {
             let value = self.u64("tensor dimension")?;
             // ggml stores dimensions as i64; anything larger cannot be a real shape.
             if i64::try_from(value).is_err() {
-                return Err(GgufError::BadDimension { index, value });
+                return Err(Error::BadDimension { index, value });
             }
             *dim = value;
         }
         let type_id = self.u32("tensor type")?;
-        let ggml_type =
-            GgmlType::from_id(type_id).ok_or(GgufError::UnknownTensorType { type_id })?;
+        let ggml_type = GgmlType::from_id(type_id).ok_or(Error::UnknownTensorType { type_id })?;
         let offset = self.u64("tensor data offset")?;
 
         let shape = dims.get(..n_dims_usize).unwrap_or(&dims);
-        let overflow = || GgufError::ElementCountOverflow {
+        let overflow = || Error::ElementCountOverflow {
             dims: shape.to_vec(),
         };
         let n_elements = shape
@@ -1757,7 +1491,7 @@ impl<'a> Cursor<'a> {
         let block = ggml_type.block_size() as u64;
         let ne0 = shape.first().copied().unwrap_or(1);
         if !ne0.is_multiple_of(block) {
-            return Err(GgufError::RowNotBlockAligned {
+            return Err(Error::RowNotBlockAligned {
                 ne0,
                 ty: ggml_type,
                 block_size: ggml_type.block_size(),

@@ -25,6 +25,5 @@ pub use chat::{ChatTemplate, Message};
 pub use device::{Device, DeviceChoice};
 pub use error::{Error, Result};
 pub use generate::{FinishReason, GenerateOptions, Generation, TextModel, TokenEvent};
-pub use gguf::GgufError;
 pub use sampling::SamplingConfig;
 pub use tokenizer::Tokenizer;

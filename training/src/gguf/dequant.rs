@@ -23,7 +23,7 @@
 //! K-quants are "super-blocks" of 256 values in sub-blocks with their own scales, themselves
 //! quantized against the f16 super-scales `d` and `dmin`.
 
-use super::{GgmlType, GgufError};
+use super::{Error, GgmlType};
 
 /// Converts IEEE 754 half-precision bits to f32, exactly (every f16 is representable).
 pub fn f16_to_f32(h: u16) -> f32 {
@@ -51,13 +51,13 @@ pub fn bf16_to_f32(h: u16) -> f32 {
 /// `blocks × block_size` values.
 ///
 /// Supports F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K
-/// (see [`GgmlType::can_dequantize`]); other types give [`GgufError::UnsupportedType`].
-pub fn dequantize_blocks(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<(), GgufError> {
+/// (see [`GgmlType::can_dequantize`]); other types give [`Error::UnsupportedType`].
+pub fn dequantize_blocks(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<(), Error> {
     let block_size = ty.block_size();
     let type_size = ty.type_size();
     let whole_blocks = src.len().is_multiple_of(type_size);
     if !whole_blocks || (src.len() / type_size).checked_mul(block_size) != Some(dst.len()) {
-        return Err(GgufError::BlockSizeMismatch {
+        return Err(Error::BlockSizeMismatch {
             ty,
             src_len: src.len(),
             dst_len: dst.len(),
@@ -92,7 +92,7 @@ pub fn dequantize_blocks(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<()
         GgmlType::Q4_K => each_block(src, dst, block_q4_k),
         GgmlType::Q5_K => each_block(src, dst, block_q5_k),
         GgmlType::Q6_K => each_block(src, dst, block_q6_k),
-        _ => return Err(GgufError::UnsupportedType { ty, tensor: None }),
+        _ => return Err(Error::UnsupportedType { ty, tensor: None }),
     }
     Ok(())
 }

@@ -195,7 +195,7 @@ fn parse(bytes: &[u8]) -> Gguf<'_> {
     }
 }
 
-fn parse_err(bytes: &[u8]) -> GgufError {
+fn parse_err(bytes: &[u8]) -> Error {
     match Gguf::parse(bytes) {
         Ok(_) => panic!("parse unexpectedly succeeded"),
         Err(e) => e,
@@ -353,20 +353,11 @@ fn typed_accessors_and_model_helpers() {
     assert_eq!(g.get_bool("t.bool").ok(), Some(true));
 
     // Values that do not fit, or have the wrong type, are errors naming the key.
-    assert!(matches!(
-        g.get_u32("t.i8"),
-        Err(GgufError::WrongType { .. })
-    ));
-    assert!(matches!(
-        g.get_u32("t.u64"),
-        Err(GgufError::WrongType { .. })
-    ));
-    assert!(matches!(
-        g.get_u32("t.f32"),
-        Err(GgufError::WrongType { .. })
-    ));
+    assert!(matches!(g.get_u32("t.i8"), Err(Error::WrongType { .. })));
+    assert!(matches!(g.get_u32("t.u64"), Err(Error::WrongType { .. })));
+    assert!(matches!(g.get_u32("t.f32"), Err(Error::WrongType { .. })));
     match g.get_str("t.u32") {
-        Err(GgufError::WrongType {
+        Err(Error::WrongType {
             key,
             expected,
             found,
@@ -378,11 +369,11 @@ fn typed_accessors_and_model_helpers() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(matches!(g.get_str("nope"), Err(GgufError::MissingKey(k)) if k == "nope"));
+    assert!(matches!(g.get_str("nope"), Err(Error::MissingKey(k)) if k == "nope"));
     assert!(matches!(g.opt_str("nope"), Ok(None)));
     assert!(matches!(
         g.get_str_array("t.arr_i32"),
-        Err(GgufError::WrongType { .. })
+        Err(Error::WrongType { .. })
     ));
 
     let tok = g.tokenizer().expect("tokenizer");
@@ -422,7 +413,7 @@ fn tensor_infos_and_raw_data() {
     assert_eq!(g.dequantize(norm).expect("f32"), [1.0, -2.5, 3.25, 0.0]);
     assert!(matches!(
         g.require_tensor("x"),
-        Err(GgufError::TensorNotFound(_))
+        Err(Error::TensorNotFound(_))
     ));
 }
 
@@ -452,12 +443,12 @@ fn custom_alignment_places_data_section() {
     for bad in [0u32, 3, 48] {
         let mut bytes = good.clone();
         bytes[value_at..value_at + 4].copy_from_slice(&bad.to_le_bytes());
-        assert!(matches!(parse_err(&bytes), GgufError::BadAlignment(a) if a == bad));
+        assert!(matches!(parse_err(&bytes), Error::BadAlignment(a) if a == bad));
     }
     let bytes = Builder::new(3)
         .kv("general.alignment", Val::U64(32))
         .build();
-    assert!(matches!(parse_err(&bytes), GgufError::WrongType { .. }));
+    assert!(matches!(parse_err(&bytes), Error::WrongType { .. }));
 }
 
 #[test]
@@ -479,28 +470,20 @@ fn metadata_only_file_without_tensors() {
 fn header_errors() {
     assert!(matches!(
         parse_err(b""),
-        GgufError::Truncated {
+        Error::Truncated {
             offset: 0,
             what: "magic",
             ..
         }
     ));
-    assert!(
-        matches!(parse_err(b"GGML\x03\0\0\0"), GgufError::BadMagic { found } if &found == b"GGML")
-    );
+    assert!(matches!(parse_err(b"GGML\x03\0\0\0"), Error::BadMagic { found } if &found == b"GGML"));
     let mut bytes = sample_builder(3).build();
     bytes[4..8].copy_from_slice(&1u32.to_le_bytes());
-    assert!(matches!(
-        parse_err(&bytes),
-        GgufError::UnsupportedVersion(1)
-    ));
+    assert!(matches!(parse_err(&bytes), Error::UnsupportedVersion(1)));
     bytes[4..8].copy_from_slice(&4u32.to_le_bytes());
-    assert!(matches!(
-        parse_err(&bytes),
-        GgufError::UnsupportedVersion(4)
-    ));
+    assert!(matches!(parse_err(&bytes), Error::UnsupportedVersion(4)));
     bytes[4..8].copy_from_slice(&3u32.to_be_bytes());
-    assert!(matches!(parse_err(&bytes), GgufError::BigEndian(_)));
+    assert!(matches!(parse_err(&bytes), Error::BigEndian(_)));
     let msg = parse_err(&bytes).to_string();
     assert!(msg.contains("big-endian"), "{msg}");
 }
@@ -512,14 +495,14 @@ fn absurd_counts_and_lengths_fail_fast() {
     bytes[8..16].copy_from_slice(&(1u64 << 40).to_le_bytes());
     assert!(matches!(
         parse_err(&bytes),
-        GgufError::TooMany { what: "tensor", .. }
+        Error::TooMany { what: "tensor", .. }
     ));
     // Metadata count within the cap but far more than the file can hold.
     let mut bytes = Builder::new(3).build();
     bytes[16..24].copy_from_slice(&1_000_000u64.to_le_bytes());
     assert!(matches!(
         parse_err(&bytes),
-        GgufError::Truncated {
+        Error::Truncated {
             what: "metadata entries",
             ..
         }
@@ -527,7 +510,7 @@ fn absurd_counts_and_lengths_fail_fast() {
     bytes[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
     assert!(matches!(
         parse_err(&bytes),
-        GgufError::TooMany {
+        Error::TooMany {
             what: "metadata entry",
             ..
         }
@@ -538,10 +521,7 @@ fn absurd_counts_and_lengths_fail_fast() {
     let len_at = 24 + 8 + 1 + 4;
     bytes[len_at..len_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
     let err = parse_err(&bytes);
-    assert!(
-        matches!(err.root_cause(), GgufError::TooLong { .. }),
-        "{err}"
-    );
+    assert!(matches!(err.root_cause(), Error::TooLong { .. }), "{err}");
     assert!(
         err.to_string().contains("\"k\""),
         "error names the key: {err}"
@@ -550,7 +530,7 @@ fn absurd_counts_and_lengths_fail_fast() {
     bytes[len_at..len_at + 8].copy_from_slice(&1000u64.to_le_bytes());
     assert!(matches!(
         parse_err(&bytes).root_cause(),
-        GgufError::Truncated { .. }
+        Error::Truncated { .. }
     ));
 
     // An array claiming 2^27 strings in a tiny file.
@@ -561,7 +541,7 @@ fn absurd_counts_and_lengths_fail_fast() {
     assert!(
         matches!(
             err.root_cause(),
-            GgufError::Truncated {
+            Error::Truncated {
                 what: "array elements",
                 ..
             }
@@ -571,7 +551,7 @@ fn absurd_counts_and_lengths_fail_fast() {
     bytes[count_at..count_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
     assert!(matches!(
         parse_err(&bytes).root_cause(),
-        GgufError::TooMany { .. }
+        Error::TooMany { .. }
     ));
 
     // A key longer than the spec allows.
@@ -579,7 +559,7 @@ fn absurd_counts_and_lengths_fail_fast() {
     bytes[24..32].copy_from_slice(&70_000u64.to_le_bytes());
     assert!(matches!(
         parse_err(&bytes).root_cause(),
-        GgufError::TooLong {
+        Error::TooLong {
             what: "metadata key",
             ..
         }
@@ -594,7 +574,7 @@ fn malformed_metadata_values() {
     bytes[value_at] = 2;
     assert!(matches!(
         parse_err(&bytes).root_cause(),
-        GgufError::InvalidBool { value: 2, offset } if *offset == value_at
+        Error::InvalidBool { value: 2, offset } if *offset == value_at
     ));
 
     let mut bytes = Builder::new(3)
@@ -604,7 +584,7 @@ fn malformed_metadata_values() {
     bytes[last] = 7;
     assert!(matches!(
         parse_err(&bytes).root_cause(),
-        GgufError::InvalidBool { value: 7, .. }
+        Error::InvalidBool { value: 7, .. }
     ));
 
     let mut bytes = Builder::new(3).kv("s", Val::Str("ok".into())).build();
@@ -612,7 +592,7 @@ fn malformed_metadata_values() {
     bytes[last] = 0xFF;
     assert!(matches!(
         parse_err(&bytes).root_cause(),
-        GgufError::InvalidUtf8 { .. }
+        Error::InvalidUtf8 { .. }
     ));
 
     let mut bytes = Builder::new(3).kv("u", Val::U8(1)).build();
@@ -620,20 +600,17 @@ fn malformed_metadata_values() {
     bytes[type_at..type_at + 4].copy_from_slice(&13u32.to_le_bytes());
     assert!(matches!(
         parse_err(&bytes).root_cause(),
-        GgufError::UnknownValueType { type_id: 13, .. }
+        Error::UnknownValueType { type_id: 13, .. }
     ));
 
     let bytes = Builder::new(3).kv("", Val::U8(1)).build();
-    assert!(matches!(
-        parse_err(&bytes).root_cause(),
-        GgufError::EmptyKey
-    ));
+    assert!(matches!(parse_err(&bytes).root_cause(), Error::EmptyKey));
 
     let bytes = Builder::new(3)
         .kv("a", Val::U8(1))
         .kv("a", Val::U8(2))
         .build();
-    assert!(matches!(parse_err(&bytes), GgufError::DuplicateKey(k) if k == "a"));
+    assert!(matches!(parse_err(&bytes), Error::DuplicateKey(k) if k == "a"));
 
     // Nesting: MAX_ARRAY_DEPTH levels parse, one more does not.
     let nest = |levels: u32| {
@@ -646,7 +623,7 @@ fn malformed_metadata_values() {
     parse(&nest(MAX_ARRAY_DEPTH));
     assert!(matches!(
         parse_err(&nest(MAX_ARRAY_DEPTH + 1)).root_cause(),
-        GgufError::NestingTooDeep { .. }
+        Error::NestingTooDeep { .. }
     ));
 }
 
@@ -657,7 +634,7 @@ fn malformed_tensor_infos() {
 
     let e = err(Builder::new(3).tensor("t", &[1, 1, 1, 1, 4], GgmlType::F32, f32x4.clone()));
     assert!(
-        matches!(e.root_cause(), GgufError::TooManyDims { n_dims: 5 }),
+        matches!(e.root_cause(), Error::TooManyDims { n_dims: 5 }),
         "{e}"
     );
     assert!(
@@ -667,46 +644,43 @@ fn malformed_tensor_infos() {
 
     let e = err(Builder::new(3).tensor("t", &[u64::MAX], GgmlType::F32, f32x4.clone()));
     assert!(
-        matches!(e.root_cause(), GgufError::BadDimension { index: 0, .. }),
+        matches!(e.root_cause(), Error::BadDimension { index: 0, .. }),
         "{e}"
     );
 
     let e = err(Builder::new(3).tensor("t", &[1 << 40, 1 << 40], GgmlType::F32, f32x4.clone()));
     assert!(
-        matches!(e.root_cause(), GgufError::ElementCountOverflow { .. }),
+        matches!(e.root_cause(), Error::ElementCountOverflow { .. }),
         "{e}"
     );
     // A zero dimension makes the element count 0, but the row count still overflows.
     let e = err(Builder::new(3).tensor("t", &[0, 1 << 40, 1 << 40], GgmlType::F32, vec![]));
     assert!(
-        matches!(e.root_cause(), GgufError::ElementCountOverflow { .. }),
+        matches!(e.root_cause(), Error::ElementCountOverflow { .. }),
         "{e}"
     );
 
     let e = err(Builder::new(3).tensor_raw("t", &[4], 4, f32x4.clone()));
     assert!(
-        matches!(e.root_cause(), GgufError::UnknownTensorType { type_id: 4 }),
+        matches!(e.root_cause(), Error::UnknownTensorType { type_id: 4 }),
         "{e}"
     );
 
     let e = err(Builder::new(3).tensor("t", &[16], GgmlType::Q4_0, vec![0; 18]));
     assert!(
-        matches!(
-            e.root_cause(),
-            GgufError::RowNotBlockAligned { ne0: 16, .. }
-        ),
+        matches!(e.root_cause(), Error::RowNotBlockAligned { ne0: 16, .. }),
         "{e}"
     );
 
     let e = err(Builder::new(3)
         .tensor("t", &[4], GgmlType::F32, f32x4.clone())
         .tensor("t", &[4], GgmlType::F32, f32x4.clone()));
-    assert!(matches!(e, GgufError::DuplicateTensor(n) if n == "t"));
+    assert!(matches!(e, Error::DuplicateTensor(n) if n == "t"));
 
     // Data declared larger than what the file holds.
     let e = err(Builder::new(3).tensor("big", &[1024], GgmlType::F32, f32x4.clone()));
     match e {
-        GgufError::TensorOutOfBounds {
+        Error::TensorOutOfBounds {
             name,
             offset: 0,
             size: 4096,
@@ -727,14 +701,11 @@ fn malformed_tensor_infos() {
     bytes[offset_at..offset_at + 8].copy_from_slice(&4u64.to_le_bytes());
     assert!(matches!(
         parse_err(&bytes),
-        GgufError::MisalignedTensor { offset: 4, .. }
+        Error::MisalignedTensor { offset: 4, .. }
     ));
     // An offset that overflows when the size is added.
     bytes[offset_at..offset_at + 8].copy_from_slice(&(u64::MAX - 31).to_le_bytes());
-    assert!(matches!(
-        parse_err(&bytes),
-        GgufError::TensorOutOfBounds { .. }
-    ));
+    assert!(matches!(parse_err(&bytes), Error::TensorOutOfBounds { .. }));
 
     // A zero-element tensor is fine; so is a zero-dimension (scalar) one.
     let g_bytes = Builder::new(3)
@@ -760,7 +731,7 @@ fn every_strict_prefix_is_an_error() {
                 Err(e) => assert!(
                     matches!(
                         e.root_cause(),
-                        GgufError::Truncated { .. } | GgufError::TensorOutOfBounds { .. }
+                        Error::Truncated { .. } | Error::TensorOutOfBounds { .. }
                     ),
                     "prefix {n}: unexpected {e}"
                 ),
@@ -779,7 +750,7 @@ fn unsupported_types_keep_raw_data() {
     assert_eq!(g.tensor_data(t).map(<[u8]>::len).ok(), Some(110));
     let e = g.dequantize(t).expect_err("Q3_K is not supported");
     assert!(
-        matches!(&e, GgufError::UnsupportedType { ty: GgmlType::Q3_K, tensor: Some(n) } if n == "k")
+        matches!(&e, Error::UnsupportedType { ty: GgmlType::Q3_K, tensor: Some(n) } if n == "k")
     );
     assert!(e.to_string().contains("Q3_K"), "{e}");
 }
@@ -799,7 +770,7 @@ fn gguf_file_opens_via_mmap() {
     let empty = GgufFile::open(&path).and_then(|f| f.parse().map(|_| ()));
     assert!(empty.is_err(), "an empty file is an error");
     std::fs::remove_file(&path).expect("cleanup");
-    assert!(matches!(GgufFile::open(&path), Err(GgufError::Io { .. })));
+    assert!(matches!(GgufFile::open(&path), Err(Error::Io { .. })));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1145,16 +1116,16 @@ fn dequantize_blocks_checks_sizes() {
     let mut out = [0.0f32; 32];
     assert!(matches!(
         dequantize_blocks(GgmlType::Q4_0, &[0; 17], &mut out),
-        Err(GgufError::BlockSizeMismatch { .. })
+        Err(Error::BlockSizeMismatch { .. })
     ));
     assert!(matches!(
         dequantize_blocks(GgmlType::Q4_0, &[0; 36], &mut out),
-        Err(GgufError::BlockSizeMismatch { .. })
+        Err(Error::BlockSizeMismatch { .. })
     ));
     assert!(dequantize_blocks(GgmlType::Q4_0, &[0; 18], &mut out).is_ok());
     assert!(matches!(
         dequantize_blocks(GgmlType::IQ2_XXS, &[0; 66], &mut [0.0; 256]),
-        Err(GgufError::UnsupportedType {
+        Err(Error::UnsupportedType {
             ty: GgmlType::IQ2_XXS,
             tensor: None
         })
