@@ -24,6 +24,8 @@ use hearth_vault::{AuditEvent, Vault};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use hearth_web::node;
+
 use super::output::print_json;
 use super::{Global, UsageError, args, secret};
 
@@ -358,6 +360,20 @@ fn revoke(global: &Global, id: &str) -> anyhow::Result<ExitCode> {
         .parse()
         .map_err(|e: hearth_permissions::GrantError| UsageError(e.to_string()))?;
     let id = grant_id.to_string();
+    // A node running on the vault holds its writer lock: it revokes through its control
+    // socket, applying the revocation at once.
+    let dir = global.vault_dir()?;
+    let request = node::control::ControlRequest::Revoke { id: id.clone() };
+    if let Some(answer) = node::control::send(&dir, &request)? {
+        if !answer.ok {
+            let reason = answer.error.unwrap_or_default();
+            if reason.starts_with("no grant") {
+                return Err(UsageError(reason).into());
+            }
+            anyhow::bail!("the running node could not revoke grant {id}: {reason}");
+        }
+        return report_revoked(global, &id, answer.already, true);
+    }
     let mut vault = open(global, true)?;
     let bytes = vault
         .get_state(GRANTS, &id)?
@@ -377,10 +393,23 @@ fn revoke(global: &Global, id: &str) -> anyhow::Result<ExitCode> {
                 .detail("app", &record.app),
         )?;
     }
+    report_revoked(global, &id, already, false)
+}
+
+fn report_revoked(
+    global: &Global,
+    id: &str,
+    already: bool,
+    by_node: bool,
+) -> anyhow::Result<ExitCode> {
     if global.json {
-        print_json(&json!({ "id": id, "revoked": true, "already": already }))?;
+        print_json(&json!({ "id": id, "revoked": true, "already": already, "by_node": by_node }))?;
     } else if already {
         println!("grant {id} was already revoked");
+    } else if by_node {
+        println!(
+            "revoked grant {id} (and every token derived from it); the running node applied it"
+        );
     } else {
         println!("revoked grant {id} (and every token derived from it)");
     }

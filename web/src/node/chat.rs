@@ -50,6 +50,15 @@ pub(crate) struct Started {
 /// (blocking).
 pub(crate) fn start(state: &Arc<NodeState>, call: &Call) -> Result<Started, ApiError> {
     let request: ChatRequest = parse_body(state, call, Right::ModelChat)?;
+    start_with(state, call, &request)
+}
+
+/// [`start`] for a request already parsed (blocking).
+pub(crate) fn start_with(
+    state: &Arc<NodeState>,
+    call: &Call,
+    request: &ChatRequest,
+) -> Result<Started, ApiError> {
     let persona = request.model == PERSONA;
     let right = if persona {
         Right::PersonaChat
@@ -123,7 +132,10 @@ pub(crate) fn start(state: &Arc<NodeState>, call: &Call) -> Result<Started, ApiE
         model: request.model.clone(),
         created: chrono::Utc::now().timestamp(),
         stream: request.stream,
-        include_usage: request.stream_options.is_some_and(|o| o.include_usage),
+        include_usage: request
+            .stream_options
+            .as_ref()
+            .is_some_and(|o| o.include_usage),
         persona,
     })
 }
@@ -135,21 +147,28 @@ fn finish_reason(finish: FinishReason) -> &'static str {
     }
 }
 
-/// Answers with the generation: one object, or an event stream.
-pub(crate) async fn respond(mut started: Started) -> Result<Response, ApiError> {
-    // Wait for the start (or an early failure) so errors are plain HTTP errors.
-    let mut memory_ids = Vec::new();
+/// A generation's whole answer: its text, the memory ids it was grounded in (`persona`), why
+/// it stopped, and its token counts.
+pub(crate) struct Answer {
+    pub(crate) text: String,
+    pub(crate) memory_ids: Vec<String>,
+    finish: FinishReason,
+    prompt_tokens: usize,
+    completion_tokens: usize,
+}
+
+/// Waits for the generation to start (or fail early), so errors are plain errors.
+async fn first(started: &mut Started) -> Result<Vec<String>, ApiError> {
     match started.events.recv().await {
-        Some(GenEvent::Started {
-            memory_ids: ids, ..
-        }) => memory_ids = ids,
-        Some(GenEvent::Failed(e)) => return Err(e),
-        Some(_) => {}
-        None => return Err(ApiError::shutting_down()),
+        Some(GenEvent::Started { memory_ids, .. }) => Ok(memory_ids),
+        Some(GenEvent::Failed(e)) => Err(e),
+        Some(_) => Ok(Vec::new()),
+        None => Err(ApiError::shutting_down()),
     }
-    if started.stream {
-        return Ok(stream(started, memory_ids).into_response());
-    }
+}
+
+/// Collects the rest of a started generation.
+async fn collect(started: &mut Started, memory_ids: Vec<String>) -> Result<Answer, ApiError> {
     let mut text = String::new();
     while let Some(event) = started.events.recv().await {
         match event {
@@ -161,27 +180,49 @@ pub(crate) async fn respond(mut started: Started) -> Result<Response, ApiError> 
                 prompt_tokens,
                 completion_tokens,
             } => {
-                let mut body = json!({
-                    "id": started.id,
-                    "object": "chat.completion",
-                    "created": started.created,
-                    "model": started.model,
-                    "choices": [{
-                        "index": 0,
-                        "message": {"role": "assistant", "content": text.trim_start()},
-                        "logprobs": null,
-                        "finish_reason": finish_reason(finish),
-                    }],
-                    "usage": Usage::new(prompt_tokens, completion_tokens),
+                return Ok(Answer {
+                    text: text.trim_start().to_owned(),
+                    memory_ids,
+                    finish,
+                    prompt_tokens,
+                    completion_tokens,
                 });
-                if started.persona {
-                    body["memory_ids"] = json!(memory_ids);
-                }
-                return Ok(Json(body).into_response());
             }
         }
     }
     Err(ApiError::shutting_down())
+}
+
+/// The whole answer of a generation (not streamed).
+pub(crate) async fn answer(mut started: Started) -> Result<Answer, ApiError> {
+    let memory_ids = first(&mut started).await?;
+    collect(&mut started, memory_ids).await
+}
+
+/// Answers with the generation: one object, or an event stream.
+pub(crate) async fn respond(mut started: Started) -> Result<Response, ApiError> {
+    let memory_ids = first(&mut started).await?;
+    if started.stream {
+        return Ok(stream(started, memory_ids).into_response());
+    }
+    let answer = collect(&mut started, memory_ids).await?;
+    let mut body = json!({
+        "id": started.id,
+        "object": "chat.completion",
+        "created": started.created,
+        "model": started.model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": answer.text},
+            "logprobs": null,
+            "finish_reason": finish_reason(answer.finish),
+        }],
+        "usage": Usage::new(answer.prompt_tokens, answer.completion_tokens),
+    });
+    if started.persona {
+        body["memory_ids"] = json!(answer.memory_ids);
+    }
+    Ok(Json(body).into_response())
 }
 
 struct StreamState {

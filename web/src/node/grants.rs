@@ -4,7 +4,8 @@
 //!
 //! Storage, sealed in the vault's state table (shared with `hearth grant`):
 //! - `grant-keys/root`: the root private key (created, and audited, on first use);
-//! - `revocations/<grant id>`: `{"revocation_id", "revoked_at"}`, read at start;
+//! - `revocations/<grant id>`: `{"revocation_id", "revoked_at"}`, read at start and written
+//!   by [`revoke`] when the owner revokes a grant while the node runs (the control socket);
 //! - `grant-quotas/book`: the quota counters, read at start and written at shutdown, so a
 //!   restart does not reset a grant's daily limits.
 //!
@@ -42,6 +43,7 @@ use crate::WebError;
 const KEYS: &str = "grant-keys";
 const ROOT: &str = "root";
 const REVOCATIONS: &str = "revocations";
+const GRANTS: &str = "grants";
 const QUOTAS: &str = "grant-quotas";
 const QUOTA_BOOK: &str = "book";
 /// The proof-of-possession header.
@@ -49,12 +51,15 @@ pub const PROOF_HEADER: &str = "hearth-proof";
 
 /// An app's request, read in full (bounded) before anything is verified: the method, the path
 /// and query as sent, the bearer token, the proof header and the body.
+#[derive(Clone)]
 pub(crate) struct Call {
     pub(crate) method: Method,
     pub(crate) path: String,
     token: Option<SecretString>,
     proof: Option<String>,
     pub(crate) body: Bytes,
+    /// What the audit log names as the endpoint, when not the method and path (an MCP tool).
+    label: Option<String>,
 }
 
 impl std::fmt::Debug for Call {
@@ -87,12 +92,19 @@ impl FromRequest<std::sync::Arc<NodeState>> for Call {
         let body = axum::body::to_bytes(body, limit)
             .await
             .map_err(|_| ApiError::too_large(limit))?;
+        Ok(Call::new(&parts, body))
+    }
+}
+
+impl Call {
+    /// The call of a request whose body was read (bounded) already.
+    pub(crate) fn new(parts: &axum::http::request::Parts, body: Bytes) -> Call {
         let path = parts
             .uri
             .path_and_query()
             .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
-        Ok(Call {
-            method: parts.method,
+        Call {
+            method: parts.method.clone(),
             path,
             token: bearer(&parts.headers),
             proof: parts
@@ -101,11 +113,19 @@ impl FromRequest<std::sync::Arc<NodeState>> for Call {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
             body,
-        })
+            label: None,
+        }
     }
-}
 
-impl Call {
+    /// The same call, audited under `label` instead of its method and path (`MCP
+    /// search_memories`): the grant, the proof and the body stay those of the HTTP request.
+    pub(crate) fn labelled(&self, label: String) -> Call {
+        Call {
+            label: Some(label),
+            ..self.clone()
+        }
+    }
+
     /// Whether the call carries a bearer token at all.
     pub(crate) fn has_token(&self) -> bool {
         self.token.is_some()
@@ -245,6 +265,48 @@ pub(crate) fn authorize(
     }
 }
 
+/// Checks that the call carries a grant of this node that is not revoked, before a protocol
+/// that authorizes each operation later (MCP): 401 otherwise, audited as [`authorize`] audits
+/// (right `none`). The rights and filters are verified per operation by [`authorize`].
+pub(crate) fn authenticate(state: &NodeState, call: &Call) -> Result<(), ApiError> {
+    let refuse = |app: Option<&str>, error: ApiError| -> ApiError {
+        let event = AuditEvent::new("grant.use", app.unwrap_or("unknown"))
+            .detail("endpoint", endpoint(call))
+            .detail("right", "none")
+            .detail("outcome", "refused")
+            .detail("status", error.status.as_u16())
+            .detail("code", error.code);
+        if let Err(e) = state.audit(&event) {
+            return ApiError::internal(&e);
+        }
+        error
+    };
+    let Some(token) = &call.token else {
+        return Err(refuse(
+            None,
+            ApiError::unauthorized(
+                "missing_token",
+                "this node needs a grant: send it as `Authorization: Bearer <grant>`",
+            ),
+        ));
+    };
+    let token = token.expose_secret();
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(refuse(None, GrantError::BadSignature.into()));
+    }
+    let read = read(token, state.verifier.root()).map_err(|e| refuse(None, e.into()))?;
+    let revoked = state
+        .ledger()
+        .revocations
+        .is_revoked(&read.grant.id, &read.revocation_ids());
+    if revoked {
+        let mut error = ApiError::from(GrantError::Revoked);
+        error.message = format!("{} (grant {})", error.message, read.grant.id);
+        return Err(refuse(Some(&read.grant.spec.app), error));
+    }
+    Ok(())
+}
+
 /// The rights the call's grant may use now, each checked as [`authorize`] would but without
 /// counting quota or burning a proof nonce (for `GET /v1/models`); then one request is counted
 /// against the first of them. Errors as [`authorize`] gives them.
@@ -300,8 +362,11 @@ pub(crate) fn usable_rights(
     Ok((scope, usable))
 }
 
-/// The endpoint as the audit log names it: method and path, without the query.
+/// The endpoint as the audit log names it: its label, else method and path without the query.
 fn endpoint(call: &Call) -> String {
+    if let Some(label) = &call.label {
+        return label.clone();
+    }
     let path = call.path.split('?').next().unwrap_or_default();
     format!("{} {path}", call.method)
 }
@@ -397,9 +462,54 @@ pub(crate) fn root_key(vault: &mut Vault) -> Result<RootKey, WebError> {
 }
 
 /// A stored revocation (the format `hearth grant revoke` writes).
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct RevocationRecord {
     revocation_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<String>,
+}
+
+/// What the node needs of a stored grant (`grants/<id>`, written by `hearth grant issue`).
+#[derive(Deserialize)]
+struct StoredGrant {
+    app: String,
+    revocation_id: String,
+}
+
+/// Revokes a grant while the node runs (the owner's `hearth grant revoke`, through the control
+/// socket): stored and audited as the CLI does, and applied to verification at once. Whether it
+/// was revoked already.
+pub(crate) fn revoke(state: &NodeState, id: &str) -> Result<bool, WebError> {
+    let grant_id: GrantId = id.parse()?;
+    let id = grant_id.to_string();
+    let mut vault = state.vault();
+    let bytes = vault
+        .get_state(GRANTS, &id)?
+        .ok_or_else(|| WebError::Node(format!("no grant {id} in this vault")))?;
+    let stored: StoredGrant =
+        serde_json::from_slice(&bytes).map_err(|e| WebError::Stored(format!("grant {id}: {e}")))?;
+    let revocation_id = RevocationId::from_hex(&stored.revocation_id)?;
+    let already = vault.get_state(REVOCATIONS, &id)?.is_some();
+    if !already {
+        let record = RevocationRecord {
+            revocation_id: stored.revocation_id.clone(),
+            revoked_at: Some(Utc::now().to_rfc3339()),
+        };
+        let json = serde_json::to_vec(&record).map_err(|e| WebError::Stored(e.to_string()))?;
+        vault.put_state(REVOCATIONS, &id, &json)?;
+        vault.audit(
+            &AuditEvent::new("grant.revoke", "cli")
+                .subjects([&id])
+                .detail("app", &stored.app)
+                .detail("via", "node"),
+        )?;
+    }
+    drop(vault);
+    state
+        .ledger()
+        .revocations
+        .revoke_grant(grant_id, revocation_id);
+    Ok(already)
 }
 
 /// The verification state at start: revocations as stored, quota counters as last saved.

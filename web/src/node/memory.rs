@@ -27,10 +27,10 @@ use super::error::ApiError;
 use super::grants::{Call, UseRecord, audit_use, authorize, endpoint_of};
 use super::state::NodeState;
 
-/// `POST /v1/memories/search`.
+/// `POST /v1/memories/search`, and the arguments of the MCP tool `search_memories`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SearchRequest {
+pub(crate) struct SearchRequest {
     query: String,
     #[serde(default)]
     k: Option<u32>,
@@ -210,6 +210,16 @@ fn k_of(scope: &Scope, requested: Option<u32>, cap: usize) -> usize {
 /// `POST /v1/memories/search` (blocking).
 pub(crate) fn search(state: &NodeState, call: &Call) -> Result<Value, ApiError> {
     let body: SearchRequest = parse_body(state, call, Right::MemoriesSearch)?;
+    search_with(state, call, body)
+}
+
+/// A memory search as `body` states it, under the call's grant (blocking): verified for
+/// `memories.search` and the filters stated, audited with the ids returned.
+pub(crate) fn search_with(
+    state: &NodeState,
+    call: &Call,
+    body: SearchRequest,
+) -> Result<Value, ApiError> {
     let (query, k, filters) = body.split();
     let scope = authorize(state, call, Right::MemoriesSearch, filters.request(k)?)?;
     let k = k_of(&scope, k, state.config.max_k);

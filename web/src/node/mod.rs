@@ -10,6 +10,10 @@
 //! - `memory`: `/v1/memories/search`, the persona's retrieval, `/v1/records`.
 //! - `workers` and `queue`: the models on dedicated threads fed by bounded queues that are fair
 //!   between apps.
+//! - `mcp`: the MCP server at `/mcp` (tools `search_memories`, `ask_persona`) under the same
+//!   grants.
+//! - [`control`]: the owner's local control socket (`node.sock`): `hearth grant revoke` while
+//!   the node runs, applied at once.
 //! - `openai`: the wire format; `error`: OpenAI-style error objects.
 //!
 //! # The request path
@@ -32,9 +36,11 @@
 //!   counters and closes the vault: nothing is left half-written.
 
 mod chat;
+pub mod control;
 mod error;
 mod grants;
 mod handlers;
+mod mcp;
 mod memory;
 mod openai;
 mod queue;
@@ -160,6 +166,8 @@ pub fn serve(vault_dir: &Path, unlock: &Unlock, options: &ServeOptions) -> Resul
         persona_k: 8,
         persona_context_tokens: options.max_prompt_tokens / 2,
         max_page: 500,
+        mcp_hosts: mcp_hosts(options.addr),
+        mcp_any_host: options.addr.ip().is_unspecified(),
     };
     let state = Arc::new(state::NodeState::new(
         vault, ledger, memory, root, workers, config, models,
@@ -170,7 +178,11 @@ pub fn serve(vault_dir: &Path, unlock: &Unlock, options: &ServeOptions) -> Resul
         .thread_name("hearth-http")
         .build()
         .map_err(|e| WebError::Node(format!("cannot start the async runtime: {e}")))?;
-    let served = runtime.block_on(run(state.clone(), options.addr));
+    let control = {
+        let _guard = runtime.enter();
+        control::ControlSocket::bind(vault_dir)?
+    };
+    let served = runtime.block_on(run(state.clone(), options.addr, control));
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
 
     // Stop the workers (what they hold finishes or, with its client gone, is skipped), then
@@ -195,7 +207,11 @@ pub fn serve(vault_dir: &Path, unlock: &Unlock, options: &ServeOptions) -> Resul
     served
 }
 
-async fn run(state: Arc<state::NodeState>, addr: SocketAddr) -> Result<(), WebError> {
+async fn run(
+    state: Arc<state::NodeState>,
+    addr: SocketAddr,
+    control: control::ControlSocket,
+) -> Result<(), WebError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| WebError::Node(format!("cannot listen on {addr}: {e}")))?;
@@ -224,10 +240,15 @@ async fn run(state: Arc<state::NodeState>, addr: SocketAddr) -> Result<(), WebEr
         let _ = writeln!(out, "listening on http://{local}");
         let _ = out.flush();
     }
-    axum::serve(listener, handlers::router(state))
+    let control = tokio::spawn(control.serve(state.clone()));
+    let served = axum::serve(listener, handlers::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| WebError::Node(format!("the server failed: {e}")))?;
+        .map_err(|e| WebError::Node(format!("the server failed: {e}")));
+    // Stop answering the owner's CLI (the socket file goes with it) before the vault closes.
+    control.abort();
+    let _ = control.await;
+    served?;
     eprintln!("hearth serve: stopped accepting requests; finishing");
     Ok(())
 }
@@ -252,6 +273,16 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// The `Host` values the MCP server accepts when the node listens on `addr`.
+fn mcp_hosts(addr: SocketAddr) -> Vec<String> {
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).into();
+    let ip = addr.ip().to_string();
+    if !hosts.contains(&ip) {
+        hosts.push(ip);
+    }
+    hosts
 }
 
 /// A model's id: its file or directory name, lower-cased, up to the first dot

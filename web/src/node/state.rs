@@ -28,6 +28,11 @@ pub(crate) struct Config {
     pub(crate) persona_k: usize,
     pub(crate) persona_context_tokens: usize,
     pub(crate) max_page: usize,
+    /// `Host` values the MCP server accepts (DNS-rebinding guard): loopback names and the
+    /// address the node listens on.
+    pub(crate) mcp_hosts: Vec<String>,
+    /// The node listens on every interface: the MCP server accepts any `Host`.
+    pub(crate) mcp_any_host: bool,
 }
 
 /// The ids the node serves its models under.
