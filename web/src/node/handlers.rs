@@ -30,6 +30,7 @@ pub(crate) fn router(state: Arc<NodeState>) -> Router {
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/memories/search", post(search_memories))
         .route("/v1/records", get(list_records))
+        .merge(super::oauth::router())
         .fallback(not_found)
         .with_state(state)
 }

@@ -11,6 +11,8 @@
 //! - `workers` and `queue`: the models on dedicated threads fed by bounded queues that are fair
 //!   between apps.
 //! - `openai`: the wire format; `error`: OpenAI-style error objects.
+//! - [`oauth`]: the OAuth 2 authorization server (consent page, tokens that are grants,
+//!   refresh rotation, revocation, introspection, metadata, client registration).
 //!
 //! # The request path
 //!
@@ -36,6 +38,7 @@ mod error;
 mod grants;
 mod handlers;
 mod memory;
+pub mod oauth;
 mod openai;
 mod queue;
 mod state;
@@ -85,6 +88,8 @@ pub struct ServeOptions {
     pub max_completion_tokens: usize,
     /// Bring the memories up to date with the vault before serving.
     pub build_memories: bool,
+    /// Let apps register themselves as OAuth clients (RFC 7591 `POST /oauth/register`).
+    pub allow_dynamic_registration: bool,
 }
 
 impl Default for ServeOptions {
@@ -102,6 +107,7 @@ impl Default for ServeOptions {
             default_max_tokens: 256,
             max_completion_tokens: 2048,
             build_memories: false,
+            allow_dynamic_registration: false,
         }
     }
 }
@@ -110,7 +116,8 @@ impl Default for ServeOptions {
 /// output once it accepts requests.
 pub fn serve(vault_dir: &Path, unlock: &Unlock, options: &ServeOptions) -> Result<(), WebError> {
     let mut vault = Vault::open(vault_dir, unlock, true)?;
-    let root = grants::root_key(&mut vault)?.public();
+    let root_key = grants::root_key(&mut vault)?;
+    let root = root_key.public();
     let ledger = grants::load_ledger(&vault)?;
     let text_model = engine::text_model_path(options.text_model.as_deref())?;
     let embed_model = engine::embed_model_dir(options.embed_model.as_deref())?;
@@ -161,8 +168,13 @@ pub fn serve(vault_dir: &Path, unlock: &Unlock, options: &ServeOptions) -> Resul
         persona_context_tokens: options.max_prompt_tokens / 2,
         max_page: 500,
     };
+    let oauth = oauth::OAuthState::new(
+        root_key,
+        vault_dir.to_path_buf(),
+        options.allow_dynamic_registration,
+    );
     let state = Arc::new(state::NodeState::new(
-        vault, ledger, memory, root, workers, config, models,
+        vault, ledger, memory, root, workers, config, models, oauth,
     )?);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -202,6 +214,7 @@ async fn run(state: Arc<state::NodeState>, addr: SocketAddr) -> Result<(), WebEr
     let local = listener
         .local_addr()
         .map_err(|e| WebError::Node(format!("cannot read the listening address: {e}")))?;
+    state.oauth.set_issuer(format!("http://{local}"));
     {
         let state = state.clone();
         let event = AuditEvent::new("node.start", "node")
@@ -224,7 +237,11 @@ async fn run(state: Arc<state::NodeState>, addr: SocketAddr) -> Result<(), WebEr
         let _ = writeln!(out, "listening on http://{local}");
         let _ = out.flush();
     }
-    axum::serve(listener, handlers::router(state))
+    // The peer address reaches the handlers: the OAuth consent page answers loopback only.
+    axum::serve(
+        listener,
+        handlers::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| WebError::Node(format!("the server failed: {e}")))?;
