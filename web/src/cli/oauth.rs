@@ -109,7 +109,11 @@ pub(crate) fn run(global: &Global, command: OauthCommand) -> anyhow::Result<Exit
                     println!(
                         "{}  {:<8} {:<20} {}",
                         c.client_id,
-                        if c.secret_sha256.is_none() { "public" } else { "secret" },
+                        if c.secret_sha256.is_none() {
+                            "public"
+                        } else {
+                            "secret"
+                        },
                         c.name,
                         c.redirect_uris.join(" ")
                     );

@@ -242,9 +242,9 @@ async fn run(state: Arc<state::NodeState>, addr: SocketAddr) -> Result<(), WebEr
         listener,
         handlers::router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| WebError::Node(format!("the server failed: {e}")))?;
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| WebError::Node(format!("the server failed: {e}")))?;
     eprintln!("hearth serve: stopped accepting requests; finishing");
     Ok(())
 }

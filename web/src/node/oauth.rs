@@ -646,7 +646,9 @@ async fn register(State(state): State<Arc<NodeState>>, body: Bytes) -> Result<Re
             .iter()
             .any(|t| t != "authorization_code" && t != "refresh_token")
     {
-        return Err(invalid("grant_types: authorization_code, refresh_token".into()));
+        return Err(invalid(
+            "grant_types: authorization_code, refresh_token".into(),
+        ));
     }
     if let Some(types) = &request.response_types
         && types.iter().any(|t| t != "code")
@@ -656,8 +658,8 @@ async fn register(State(state): State<Arc<NodeState>>, body: Bytes) -> Result<Re
     let name = request.client_name.unwrap_or_else(|| "app".into());
     let uris = request.redirect_uris;
     let (record, secret) = blocking(&state, move |s| {
-        register_client(&mut s.vault(), &name, &uris, public, true, "oauth.register").map_err(
-            |e| match e {
+        register_client(&mut s.vault(), &name, &uris, public, true, "oauth.register").map_err(|e| {
+            match e {
                 WebError::Invalid { field, reason } => Fail::new(
                     if field == "redirect_uri" {
                         "invalid_redirect_uri"
@@ -667,8 +669,8 @@ async fn register(State(state): State<Arc<NodeState>>, body: Bytes) -> Result<Re
                     reason,
                 ),
                 other => Fail::from(other),
-            },
-        )
+            }
+        })
     })
     .await?;
     use secrecy::ExposeSecret;
@@ -959,7 +961,10 @@ async fn consent(
     let decision = one(&fields, "decision");
     if decision.as_deref() == Some("deny") {
         let Some(pending) = state.oauth.pending().remove(&rid) else {
-            return page_error(StatusCode::BAD_REQUEST, "This request was already answered.");
+            return page_error(
+                StatusCode::BAD_REQUEST,
+                "This request was already answered.",
+            );
         };
         let auth = pending.auth;
         let event = AuditEvent::new("oauth.consent", "owner")
@@ -991,7 +996,10 @@ async fn consent(
     if !checked {
         let mut all = state.oauth.pending();
         let Some(pending) = all.get_mut(&rid) else {
-            return page_error(StatusCode::BAD_REQUEST, "This request was already answered.");
+            return page_error(
+                StatusCode::BAD_REQUEST,
+                "This request was already answered.",
+            );
         };
         pending.failures += 1;
         if pending.failures >= MAX_LOGIN_FAILURES {
@@ -1005,7 +1013,10 @@ async fn consent(
         return html_response(StatusCode::UNAUTHORIZED, html);
     }
     let Some(pending) = state.oauth.pending().remove(&rid) else {
-        return page_error(StatusCode::BAD_REQUEST, "This request was already answered.");
+        return page_error(
+            StatusCode::BAD_REQUEST,
+            "This request was already answered.",
+        );
     };
     let granted = match narrowed(&pending, &fields) {
         Ok(g) => g,
@@ -1196,9 +1207,16 @@ fn consent_page(pending: &Pending, rid: &str, csrf: &str, error: Option<&str>) -
         spec: requested.clone(),
     });
     let mut asks = String::new();
-    // The first line names the grant id, which does not exist yet.
-    for line in description.iter().skip(1) {
-        asks.push_str(&format!("<li>{}</li>", escape(line.trim_start_matches("  - "))));
+    // The first line names the grant id, which does not exist yet; validity is chosen below.
+    for line in description
+        .iter()
+        .skip(1)
+        .filter(|l| !l.starts_with("Does not expire"))
+    {
+        asks.push_str(&format!(
+            "<li>{}</li>",
+            escape(line.trim_start_matches("  - "))
+        ));
     }
     let mut rights = String::new();
     for right in &requested.rights {
@@ -1315,7 +1333,9 @@ fn authenticate(
     let client: ClientRecord = get_json(vault, CLIENTS, &client_id)?.ok_or_else(invalid)?;
     match (&client.secret_sha256, secret) {
         (None, _) => Ok(client),
-        (Some(stored), Some(secret)) if same_secret(stored.as_bytes(), hash_b64(&secret).as_bytes()) => {
+        (Some(stored), Some(secret))
+            if same_secret(stored.as_bytes(), hash_b64(&secret).as_bytes()) =>
+        {
             Ok(client)
         }
         _ => Err(invalid()),
@@ -1507,10 +1527,7 @@ fn redeem_code(
             return Err(Fail::bad(e.error));
         }
     };
-    let family_expires = granted
-        .limits
-        .expires
-        .unwrap_or(now + Duration::days(30));
+    let family_expires = granted.limits.expires.unwrap_or(now + Duration::days(30));
     let (access, issued, expires_in) = issue_access(state, vault, &granted, None)?;
     let family_id = random_secret()?.chars().take(22).collect::<String>();
     let (family, refresh) = RefreshFamily::start(
@@ -1598,8 +1615,7 @@ fn refresh(
         }
         spec.rights = asked;
     }
-    let (access, issued, expires_in) =
-        issue_access(state, vault, &spec, Some(stored.expires_at))?;
+    let (access, issued, expires_in) = issue_access(state, vault, &spec, Some(stored.expires_at))?;
     let now = Utc::now();
     stored.issued.retain(|g| g.expires > now);
     stored.issued.push(issued.clone());
@@ -1720,7 +1736,9 @@ async fn introspect_token(
         drop(vault);
         let revocations = s.ledger().revocations.clone();
         let seen = introspect(token, s.verifier.root(), &revocations, now);
-        let Some(grant) = seen.grant.filter(|g| seen.active && g.spec.app == client.client_id)
+        let Some(grant) = seen
+            .grant
+            .filter(|g| seen.active && g.spec.app == client.client_id)
         else {
             return Ok(inactive);
         };
