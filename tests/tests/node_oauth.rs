@@ -337,6 +337,7 @@ fn hostile_oauth_requests_are_refused() {
         page.field("csrf"),
         page.cookie.clone().unwrap(),
     );
+    let source = page.field("source");
     let url = format!("{base}/oauth/authorize");
     let approve = |cookie: Option<&str>, csrf: &str, passphrase: &str| {
         post_form(
@@ -391,11 +392,12 @@ fn hostile_oauth_requests_are_refused() {
             ("passphrase", PASSPHRASE),
             ("right", "memories.search"),
             ("right", "records.export"),
+            ("source", &source),
             ("expires", "1h"),
             ("decision", "approve"),
         ],
     );
-    assert_eq!(widened.status, 303);
+    assert_eq!(widened.status, 303, "{}", widened.body);
     let code_a = query_param(widened.location.as_deref().unwrap(), "code").expect("a code");
     assert_eq!(
         query_param(widened.location.as_deref().unwrap(), "state").as_deref(),
@@ -468,6 +470,7 @@ fn hostile_oauth_requests_are_refused() {
             ("passphrase", PASSPHRASE),
             ("right", "memories.search"),
             ("right", "model.chat"),
+            ("source", &source),
             ("expires", "1h"),
             ("decision", "approve"),
         ],
