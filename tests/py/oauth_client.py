@@ -37,7 +37,9 @@ received = {}
 
 class Callback(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        received["path"] = self.path
+        # Only the callback: the browser also asks for /favicon.ico.
+        if self.path.startswith("/callback?"):
+            received["path"] = self.path
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.end_headers()

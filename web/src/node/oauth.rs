@@ -1606,14 +1606,16 @@ fn refresh(
         )?;
     }
     let next = rotated.map_err(Fail::bad)?;
-    // A narrower scope may be asked for on refresh (RFC 6749 §6); never a wider one.
+    // A narrower scope may be asked for on refresh (RFC 6749 §6), never a wider one: the
+    // rights are those asked for that were granted (clients such as authlib resend the scope
+    // they first asked for, which the owner may have narrowed); the answer's `scope` says so.
     let mut spec = granted.clone();
     if let Some(scope) = params.get("scope") {
         let asked = hearth_permissions::oauth::parse_scope(scope).map_err(Fail::bad)?;
-        if !asked.is_subset(&granted.rights) || asked.is_empty() {
-            return Err(Fail::new("invalid_scope", "more than was granted"));
+        spec.rights = asked.intersection(&granted.rights).cloned().collect();
+        if spec.rights.is_empty() {
+            return Err(Fail::new("invalid_scope", "none of these rights was granted"));
         }
-        spec.rights = asked;
     }
     let (access, issued, expires_in) = issue_access(state, vault, &spec, Some(stored.expires_at))?;
     let now = Utc::now();
