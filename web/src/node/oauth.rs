@@ -1614,7 +1614,10 @@ fn refresh(
         let asked = hearth_permissions::oauth::parse_scope(scope).map_err(Fail::bad)?;
         spec.rights = asked.intersection(&granted.rights).cloned().collect();
         if spec.rights.is_empty() {
-            return Err(Fail::new("invalid_scope", "none of these rights was granted"));
+            return Err(Fail::new(
+                "invalid_scope",
+                "none of these rights was granted",
+            ));
         }
     }
     let (access, issued, expires_in) = issue_access(state, vault, &spec, Some(stored.expires_at))?;
