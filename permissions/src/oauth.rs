@@ -637,7 +637,8 @@ pub struct ServerMetadata {
     pub grant_types_supported: Vec<&'static str>,
     /// `code_challenge_methods_supported`: `S256` only.
     pub code_challenge_methods_supported: Vec<&'static str>,
-    /// `token_endpoint_auth_methods_supported`: public clients with PKCE.
+    /// `token_endpoint_auth_methods_supported`: public clients with PKCE, and confidential
+    /// clients with a secret (HTTP Basic or in the form).
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     /// `authorization_details_types_supported` (RFC 9396).
     pub authorization_details_types_supported: Vec<&'static str>,
@@ -659,7 +660,11 @@ impl ServerMetadata {
             response_types_supported: vec!["code"],
             grant_types_supported: vec!["authorization_code", "refresh_token"],
             code_challenge_methods_supported: vec!["S256"],
-            token_endpoint_auth_methods_supported: vec!["none"],
+            token_endpoint_auth_methods_supported: vec![
+                "none",
+                "client_secret_basic",
+                "client_secret_post",
+            ],
             authorization_details_types_supported: vec![AUTHORIZATION_DETAILS_TYPE],
         }
     }

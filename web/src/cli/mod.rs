@@ -11,6 +11,7 @@ mod grant;
 mod import;
 mod memories;
 mod models;
+mod oauth;
 mod output;
 mod records;
 mod secret;
@@ -98,6 +99,9 @@ enum Command {
     /// Issue, list, revoke and explain grants (what an app may read and do)
     #[command(subcommand)]
     Grant(grant::GrantCommand),
+    /// Register the apps that connect with OAuth 2 (while the node is stopped)
+    #[command(subcommand)]
+    Oauth(oauth::OauthCommand),
     /// Run the node: the OpenAI-compatible API and the memory API for apps holding grants
     Serve(serve::ServeArgs),
     /// Build, list and reflect on memories; pin a memory's importance
@@ -134,6 +138,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chat(args) => models::chat(global, args),
         Command::Embed(args) => models::embed(global, args),
         Command::Grant(command) => grant::run(global, command),
+        Command::Oauth(command) => oauth::run(global, command),
         Command::Serve(args) => serve::run(global, args),
         Command::Memories(command) => memories::run(global, command),
         Command::Remember(args) => memories::remember(global, args),

@@ -46,6 +46,9 @@ pub(crate) struct ServeArgs {
     /// Bring the memories up to date with the vault before serving
     #[arg(long)]
     build_memories: bool,
+    /// Let apps register themselves as OAuth clients (RFC 7591 POST /oauth/register)
+    #[arg(long)]
+    allow_dynamic_registration: bool,
 }
 
 pub(crate) fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -67,6 +70,7 @@ pub(crate) fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> 
         max_prompt_tokens: args.max_prompt_tokens,
         default_max_tokens: args.default_max_tokens,
         build_memories: args.build_memories,
+        allow_dynamic_registration: args.allow_dynamic_registration,
         ..ServeOptions::default()
     };
     let dir = global.vault_dir()?;

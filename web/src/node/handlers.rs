@@ -31,6 +31,7 @@ pub(crate) fn router(state: Arc<NodeState>) -> Router {
         .route("/v1/memories/search", post(search_memories))
         .route("/v1/records", get(list_records))
         .merge(super::mcp::routes(&state))
+        .merge(super::oauth::router())
         .fallback(not_found)
         .with_state(state)
 }

@@ -15,6 +15,8 @@
 //! - [`control`]: the owner's local control socket (`node.sock`): `hearth grant revoke` while
 //!   the node runs, applied at once.
 //! - `openai`: the wire format; `error`: OpenAI-style error objects.
+//! - [`oauth`]: the OAuth 2 authorization server (consent page, tokens that are grants,
+//!   refresh rotation, revocation, introspection, metadata, client registration).
 //!
 //! # The request path
 //!
@@ -42,6 +44,7 @@ mod grants;
 mod handlers;
 mod mcp;
 mod memory;
+pub mod oauth;
 mod openai;
 mod queue;
 mod state;
@@ -91,6 +94,8 @@ pub struct ServeOptions {
     pub max_completion_tokens: usize,
     /// Bring the memories up to date with the vault before serving.
     pub build_memories: bool,
+    /// Let apps register themselves as OAuth clients (RFC 7591 `POST /oauth/register`).
+    pub allow_dynamic_registration: bool,
 }
 
 impl Default for ServeOptions {
@@ -108,6 +113,7 @@ impl Default for ServeOptions {
             default_max_tokens: 256,
             max_completion_tokens: 2048,
             build_memories: false,
+            allow_dynamic_registration: false,
         }
     }
 }
@@ -116,7 +122,8 @@ impl Default for ServeOptions {
 /// output once it accepts requests.
 pub fn serve(vault_dir: &Path, unlock: &Unlock, options: &ServeOptions) -> Result<(), WebError> {
     let mut vault = Vault::open(vault_dir, unlock, true)?;
-    let root = grants::root_key(&mut vault)?.public();
+    let root_key = grants::root_key(&mut vault)?;
+    let root = root_key.public();
     let ledger = grants::load_ledger(&vault)?;
     let text_model = engine::text_model_path(options.text_model.as_deref())?;
     let embed_model = engine::embed_model_dir(options.embed_model.as_deref())?;
@@ -169,8 +176,13 @@ pub fn serve(vault_dir: &Path, unlock: &Unlock, options: &ServeOptions) -> Resul
         mcp_hosts: mcp_hosts(options.addr),
         mcp_any_host: options.addr.ip().is_unspecified(),
     };
+    let oauth = oauth::OAuthState::new(
+        root_key,
+        vault_dir.to_path_buf(),
+        options.allow_dynamic_registration,
+    );
     let state = Arc::new(state::NodeState::new(
-        vault, ledger, memory, root, workers, config, models,
+        vault, ledger, memory, root, workers, config, models, oauth,
     )?);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -218,6 +230,7 @@ async fn run(
     let local = listener
         .local_addr()
         .map_err(|e| WebError::Node(format!("cannot read the listening address: {e}")))?;
+    state.oauth.set_issuer(format!("http://{local}"));
     {
         let state = state.clone();
         let event = AuditEvent::new("node.start", "node")
@@ -241,10 +254,14 @@ async fn run(
         let _ = out.flush();
     }
     let control = tokio::spawn(control.serve(state.clone()));
-    let served = axum::serve(listener, handlers::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| WebError::Node(format!("the server failed: {e}")));
+    // The peer address reaches the handlers: the OAuth consent page answers loopback only.
+    let served = axum::serve(
+        listener,
+        handlers::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| WebError::Node(format!("the server failed: {e}")));
     // Stop answering the owner's CLI (the socket file goes with it) before the vault closes.
     control.abort();
     let _ = control.await;

@@ -14,6 +14,7 @@ use hearth_memory::MemoryStream;
 use hearth_permissions::{Ledger, RootPublicKey, Verifier};
 use hearth_vault::{AuditEvent, Vault};
 
+use super::oauth::OAuthState;
 use super::workers::Workers;
 use crate::WebError;
 
@@ -58,9 +59,12 @@ pub(crate) struct NodeState {
     pub(crate) workers: Workers,
     pub(crate) config: Config,
     pub(crate) models: ModelIds,
+    /// The OAuth 2 authorization server's keys and pending consents.
+    pub(crate) oauth: OAuthState,
 }
 
 impl NodeState {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         vault: Vault,
         ledger: Ledger,
@@ -69,6 +73,7 @@ impl NodeState {
         workers: Workers,
         config: Config,
         models: ModelIds,
+        oauth: OAuthState,
     ) -> Result<Self, WebError> {
         Ok(Self {
             vault: Mutex::new(vault),
@@ -78,6 +83,7 @@ impl NodeState {
             workers,
             config,
             models,
+            oauth,
         })
     }
 
