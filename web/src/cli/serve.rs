@@ -46,6 +46,12 @@ pub(crate) struct ServeArgs {
     /// Bring the memories up to date with the vault before serving
     #[arg(long)]
     build_memories: bool,
+    /// Let the dashboard (/dashboard) answer other machines, not only this one
+    #[arg(long)]
+    dashboard_remote: bool,
+    /// Largest export the dashboard accepts as an upload, in bytes
+    #[arg(long, default_value_t = 512 << 20, value_name = "BYTES")]
+    max_upload: u64,
 }
 
 pub(crate) fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -67,6 +73,8 @@ pub(crate) fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> 
         max_prompt_tokens: args.max_prompt_tokens,
         default_max_tokens: args.default_max_tokens,
         build_memories: args.build_memories,
+        dashboard_remote: args.dashboard_remote,
+        max_upload_bytes: args.max_upload,
         ..ServeOptions::default()
     };
     let dir = global.vault_dir()?;

@@ -31,7 +31,8 @@ pub(crate) fn router(state: Arc<NodeState>) -> Router {
         .route("/v1/memories/search", post(search_memories))
         .route("/v1/records", get(list_records))
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(super::dashboard::router(state))
 }
 
 /// Runs `f` on a blocking thread.

@@ -11,6 +11,8 @@
 //! - `workers` and `queue`: the models on dedicated threads fed by bounded queues that are fair
 //!   between apps.
 //! - `openai`: the wire format; `error`: OpenAI-style error objects.
+//! - `dashboard`: the owner's dashboard under `/dashboard` (a passphrase session, loopback
+//!   only by default): overview, import, memories, grants.
 //!
 //! # The request path
 //!
@@ -32,6 +34,7 @@
 //!   counters and closes the vault: nothing is left half-written.
 
 mod chat;
+mod dashboard;
 mod error;
 mod grants;
 mod handlers;
@@ -85,6 +88,10 @@ pub struct ServeOptions {
     pub max_completion_tokens: usize,
     /// Bring the memories up to date with the vault before serving.
     pub build_memories: bool,
+    /// Let the dashboard answer peers other than loopback.
+    pub dashboard_remote: bool,
+    /// Largest export the dashboard accepts as an upload, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for ServeOptions {
@@ -102,6 +109,8 @@ impl Default for ServeOptions {
             default_max_tokens: 256,
             max_completion_tokens: 2048,
             build_memories: false,
+            dashboard_remote: false,
+            max_upload_bytes: 512 << 20,
         }
     }
 }
@@ -160,6 +169,8 @@ pub fn serve(vault_dir: &Path, unlock: &Unlock, options: &ServeOptions) -> Resul
         persona_k: 8,
         persona_context_tokens: options.max_prompt_tokens / 2,
         max_page: 500,
+        dashboard_remote: options.dashboard_remote,
+        max_upload_bytes: options.max_upload_bytes,
     };
     let state = Arc::new(state::NodeState::new(
         vault, ledger, memory, root, workers, config, models,
@@ -224,7 +235,8 @@ async fn run(state: Arc<state::NodeState>, addr: SocketAddr) -> Result<(), WebEr
         let _ = writeln!(out, "listening on http://{local}");
         let _ = out.flush();
     }
-    axum::serve(listener, handlers::router(state))
+    let app = handlers::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| WebError::Node(format!("the server failed: {e}")))?;
