@@ -104,7 +104,10 @@ fn non_loopback_ip() -> Option<String> {
     let out = Command::new("hostname").arg("-I").output().ok()?;
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
-        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_loopback()))
+        .find(|a| {
+            a.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| !ip.is_loopback())
+        })
         .map(str::to_owned)
 }
 
@@ -120,7 +123,11 @@ fn without_a_session_from_loopback_with_its_csrf_token_nothing_is_shown_or_done(
     // No session: pages redirect to the login page and show nothing; other calls get 401.
     for path in ["/dashboard", "/dashboard/grants", "/dashboard/memories?q=x"] {
         let a = get(&format!("{base}{path}"), None, None);
-        assert_eq!((a.status, a.location.as_str()), (303, "/dashboard/login"), "{path}");
+        assert_eq!(
+            (a.status, a.location.as_str()),
+            (303, "/dashboard/login"),
+            "{path}"
+        );
         assert!(!a.body.contains(app), "{path}: {}", a.body);
     }
     let a = get(&format!("{base}/dashboard/import/jobs/abc"), None, None);
@@ -141,17 +148,33 @@ fn without_a_session_from_loopback_with_its_csrf_token_nothing_is_shown_or_done(
     assert_eq!(a.status, 403, "login without its CSRF token: {}", a.body);
     let a = log_in(&base, "wrong passphrase");
     assert_eq!(a.status, 401, "{}", a.body);
-    assert!(a.cookies.iter().all(|c| !c.starts_with("hearth_dashboard=")));
+    assert!(
+        a.cookies
+            .iter()
+            .all(|c| !c.starts_with("hearth_dashboard="))
+    );
     let a = log_in(&base, PASSPHRASE);
-    assert_eq!((a.status, a.location.as_str()), (303, "/dashboard"), "{}", a.body);
+    assert_eq!(
+        (a.status, a.location.as_str()),
+        (303, "/dashboard"),
+        "{}",
+        a.body
+    );
     let session = cookie_of(&a, "hearth_dashboard");
     let set = a
         .cookies
         .iter()
         .find(|c| c.starts_with("hearth_dashboard="))
         .expect("session cookie");
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
-    assert_eq!(session.len(), "hearth_dashboard=".len() + 64, "256-bit session id");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    assert_eq!(
+        session.len(),
+        "hearth_dashboard=".len() + 64,
+        "256-bit session id"
+    );
 
     // With the session the data is there (so its absence above meant something).
     let page = get(&format!("{base}/dashboard/grants"), Some(&session), None);
@@ -161,25 +184,49 @@ fn without_a_session_from_loopback_with_its_csrf_token_nothing_is_shown_or_done(
     let csrf = csrf_of(&page.body);
 
     // A POST without (or with a wrong) CSRF token does nothing.
-    let form = [("app", "sneaky"), ("rights", "memories.search"), ("expires", "3600")];
-    let a = post_form(&format!("{base}/dashboard/grants/issue"), Some(&session), &form);
+    let form = [
+        ("app", "sneaky"),
+        ("rights", "memories.search"),
+        ("expires", "3600"),
+    ];
+    let a = post_form(
+        &format!("{base}/dashboard/grants/issue"),
+        Some(&session),
+        &form,
+    );
     assert_eq!(a.status, 403, "{}", a.body);
     let mut wrong = form.to_vec();
     wrong.push(("csrf", "0000"));
-    let a = post_form(&format!("{base}/dashboard/grants/issue"), Some(&session), &wrong);
+    let a = post_form(
+        &format!("{base}/dashboard/grants/issue"),
+        Some(&session),
+        &wrong,
+    );
     assert_eq!(a.status, 403, "{}", a.body);
     let page = get(&format!("{base}/dashboard/grants"), Some(&session), None);
-    assert_eq!(page.body.matches("data-grant=").count(), 1, "no grant was issued");
+    assert_eq!(
+        page.body.matches("data-grant=").count(),
+        1,
+        "no grant was issued"
+    );
     assert!(!page.body.contains("sneaky"));
     let mut right = form.to_vec();
     right.push(("csrf", &csrf));
-    let a = post_form(&format!("{base}/dashboard/grants/issue"), Some(&session), &right);
+    let a = post_form(
+        &format!("{base}/dashboard/grants/issue"),
+        Some(&session),
+        &right,
+    );
     assert_eq!(a.status, 200, "{}", a.body);
     assert!(a.body.contains("id=token"));
 
     // Another Host (DNS rebinding) and a peer that is not loopback: 403, no data, even with
     // the session.
-    let a = get(&format!("{base}/dashboard/grants"), Some(&session), Some("evil.example"));
+    let a = get(
+        &format!("{base}/dashboard/grants"),
+        Some(&session),
+        Some("evil.example"),
+    );
     assert_eq!(a.status, 403);
     assert!(!a.body.contains(app));
     match non_loopback_ip() {
@@ -196,7 +243,11 @@ fn without_a_session_from_loopback_with_its_csrf_token_nothing_is_shown_or_done(
     }
 
     // Logging out ends the session.
-    let a = post_form(&format!("{base}/dashboard/logout"), Some(&session), &[("csrf", &csrf)]);
+    let a = post_form(
+        &format!("{base}/dashboard/logout"),
+        Some(&session),
+        &[("csrf", &csrf)],
+    );
     assert_eq!(a.status, 303);
     let a = get(&format!("{base}/dashboard/grants"), Some(&session), None);
     assert_eq!(a.status, 303);
@@ -222,14 +273,22 @@ fn chromium_logs_in_imports_finds_a_memory_and_issues_and_revokes_a_grant() {
         .env("HEARTH_ARTIFACTS", artifacts())
         .output()
         .expect("run node");
-    assert!(out.status.success(), "{}\nnode log:\n{}", describe(&out), node.log());
+    assert!(
+        out.status.success(),
+        "{}\nnode log:\n{}",
+        describe(&out),
+        node.log()
+    );
     let r: Value = serde_json::from_slice(&out.stdout).expect("the script's JSON");
     let text = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
 
     assert_eq!(r["redirected_to_login"], true, "{r}");
     assert!(text("wrong_passphrase").contains("not the vault"), "{r}");
     let status = text("import_status");
-    assert!(status.contains("done") && status.contains("whatsapp"), "{status}");
+    assert!(
+        status.contains("done") && status.contains("whatsapp"),
+        "{status}"
+    );
     let imported: u64 = status
         .split("imported ")
         .nth(1)
@@ -248,7 +307,8 @@ fn chromium_logs_in_imports_finds_a_memory_and_issues_and_revokes_a_grant() {
         .collect();
     assert!(!hits.is_empty(), "{r}");
     assert!(
-        hits.iter().any(|h| h.contains("pimenta") || h.contains("vet")),
+        hits.iter()
+            .any(|h| h.contains("pimenta") || h.contains("vet")),
         "{hits:?}"
     );
 
@@ -272,11 +332,24 @@ fn chromium_logs_in_imports_finds_a_memory_and_issues_and_revokes_a_grant() {
     assert!(node.stop(), "clean stop; log:\n{}", node.log());
     let audit = vault.json(&["audit", "list"]);
     let entries = audit.as_array().expect("audit");
-    assert!(entries.iter().any(|e| e["action"] == "grant.revoke"
-        && e["actor"] == "dashboard"
-        && e["subjects"].as_array().is_some_and(|s| s.iter().any(|x| x == id.as_str()))));
+    assert!(entries.iter().any(|e| {
+        e["action"] == "grant.revoke"
+            && e["actor"] == "dashboard"
+            && e["subjects"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|x| x == id.as_str()))
+    }));
     assert!(entries.iter().any(|e| e["action"] == "dashboard.login"));
-    assert!(entries.iter().any(|e| e["action"] == "import" && e["actor"] == "dashboard"));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "import" && e["actor"] == "dashboard")
+    );
     let list = vault.json(&["grant", "list"]);
-    assert!(list.as_array().expect("grants").iter().any(|g| g["id"] == id.as_str() && g["status"] == "revoked"));
+    assert!(
+        list.as_array()
+            .expect("grants")
+            .iter()
+            .any(|g| g["id"] == id.as_str() && g["status"] == "revoked")
+    );
 }

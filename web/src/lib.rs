@@ -16,7 +16,7 @@
 pub mod engine;
 mod error;
 pub mod grants;
-pub mod node;
 pub mod memories;
+pub mod node;
 
 pub use error::WebError;

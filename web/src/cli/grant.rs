@@ -21,7 +21,6 @@ use serde_json::json;
 use super::output::print_json;
 use super::{Global, UsageError, args, secret};
 
-
 // Parsed once per process: the size of the largest variant does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]

@@ -303,6 +303,8 @@ mod tests {
             persona_k: 8,
             persona_context_tokens: 1024,
             max_page: 100,
+            dashboard_remote: false,
+            max_upload_bytes: 1 << 20,
         }
     }
 

@@ -89,6 +89,9 @@ pub(crate) fn overview(state: &NodeState) -> Result<Overview, WebError> {
     })
 }
 
+/// The timeline: `(bucket label, source → count)`, oldest first, and every source seen.
+pub(crate) type Timeline = (Vec<(String, BTreeMap<String, usize>)>, BTreeSet<String>);
+
 /// Timeline buckets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Bucket {
@@ -98,10 +101,7 @@ pub(crate) enum Bucket {
 
 /// Memories per bucket and source: `(bucket label, source → count)`, oldest first, with
 /// empty buckets between the first and the last.
-pub(crate) fn timeline(
-    state: &NodeState,
-    bucket: Bucket,
-) -> (Vec<(String, BTreeMap<String, usize>)>, BTreeSet<String>) {
+pub(crate) fn timeline(state: &NodeState, bucket: Bucket) -> Timeline {
     let stream = state.memory();
     let mut counts: BTreeMap<NaiveDate, BTreeMap<String, usize>> = BTreeMap::new();
     let mut sources = BTreeSet::new();
@@ -120,10 +120,8 @@ pub(crate) fn timeline(
             .entry(m.source.clone())
             .or_insert(0) += 1;
     }
-    let (Some(first), Some(last)) = (
-        counts.keys().next().copied(),
-        counts.keys().last().copied(),
-    ) else {
+    let (Some(first), Some(last)) = (counts.keys().next().copied(), counts.keys().last().copied())
+    else {
         return (Vec::new(), sources);
     };
     let mut out = Vec::new();
@@ -256,22 +254,28 @@ impl GrantForm {
         let rights = self
             .rights
             .iter()
-            .map(|r| r.parse::<Right>().map_err(|e| invalid("rights", e.to_string())))
+            .map(|r| {
+                r.parse::<Right>()
+                    .map_err(|e| invalid("rights", e.to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if rights.is_empty() {
             return Err(invalid("rights", "choose at least one right".into()));
         }
         let mut spec = GrantSpec::new(self.app.trim(), rights);
         let r = &mut spec.restrictions;
-        r.sources = Some(self.sources.iter().cloned().collect::<BTreeSet<_>>())
-            .filter(|s| !s.is_empty());
+        r.sources =
+            Some(self.sources.iter().cloned().collect::<BTreeSet<_>>()).filter(|s| !s.is_empty());
         r.since = self.since;
         r.until = self.until;
         r.exclude_participants = self.exclude_participants.iter().cloned().collect();
         r.redact = self
             .redact
             .iter()
-            .map(|f| f.parse::<Field>().map_err(|e| invalid("redact", e.to_string())))
+            .map(|f| {
+                f.parse::<Field>()
+                    .map_err(|e| invalid("redact", e.to_string()))
+            })
             .collect::<Result<_, _>>()?;
         r.max_results = self.max_results;
         spec.limits.expires = self

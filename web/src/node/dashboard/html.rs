@@ -78,7 +78,11 @@ pub(crate) fn layout(title: &str, nav: &str, csrf: Option<&str>, body: &str) -> 
             esc(csrf)
         );
     }
-    let _ = write!(out, "</header><main><h1>{}</h1>{body}</main></body></html>", esc(title));
+    let _ = write!(
+        out,
+        "</header><main><h1>{}</h1>{body}</main></body></html>",
+        esc(title)
+    );
     out
 }
 
@@ -158,7 +162,10 @@ pub(crate) fn overview(o: &Overview, csrf: &str) -> String {
             "active grants",
             format!("{} of {}", o.grants_active, o.grants_total),
         ),
-        ("attachments", format!("{} ({})", s.blobs.0, fmt_bytes(s.blobs.1))),
+        (
+            "attachments",
+            format!("{} ({})", s.blobs.0, fmt_bytes(s.blobs.1)),
+        ),
         ("vault size", fmt_bytes(s.disk_bytes)),
         ("audit entries", s.audit_entries.to_string()),
     ] {
@@ -169,7 +176,9 @@ pub(crate) fn overview(o: &Overview, csrf: &str) -> String {
             esc(label)
         );
     }
-    body.push_str("</div><h2>By source</h2><table><tr><th>Source</th><th>Records</th><th>Memories</th></tr>");
+    body.push_str(
+        "</div><h2>By source</h2><table><tr><th>Source</th><th>Records</th><th>Memories</th></tr>",
+    );
     for (source, n) in &s.by_source {
         let _ = write!(
             body,
@@ -307,14 +316,24 @@ pub(crate) fn memories(v: &MemoriesView<'_>, csrf: &str) -> String {
         body.push_str(&notice(text, *ok));
     }
     let (week, month) = match v.bucket {
-        Bucket::Week => ("<b>week</b>", "<a href=\"/dashboard/memories?by=month\">month</a>"),
-        Bucket::Month => ("<a href=\"/dashboard/memories?by=week\">week</a>", "<b>month</b>"),
+        Bucket::Week => (
+            "<b>week</b>",
+            "<a href=\"/dashboard/memories?by=month\">month</a>",
+        ),
+        Bucket::Month => (
+            "<a href=\"/dashboard/memories?by=week\">week</a>",
+            "<b>month</b>",
+        ),
     };
-    let _ = write!(body, "<h2>Timeline</h2><p class=muted>Memories per {week} · {month}, by source.</p>");
+    let _ = write!(
+        body,
+        "<h2>Timeline</h2><p class=muted>Memories per {week} · {month}, by source.</p>"
+    );
     body.push_str(&chart(v.buckets, v.sources));
     let s = v.search;
     let opt = |t: &Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
+        t.map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
     };
     let _ = write!(
         body,
@@ -384,7 +403,11 @@ fn grant_form(csrf: &str, sources: &[String], narrowing: Option<(&str, &GrantSpe
             format!("Narrow grant {id}"),
             Some(spec),
         ),
-        None => ("/dashboard/grants/issue".into(), "Issue a grant".into(), None),
+        None => (
+            "/dashboard/grants/issue".into(),
+            "Issue a grant".into(),
+            None,
+        ),
     };
     let mut out = format!(
         "<form method=post action=\"{}\" id=grant-form><fieldset><legend>{}</legend><input type=hidden name=csrf value=\"{}\">",
@@ -420,9 +443,8 @@ fn grant_form(csrf: &str, sources: &[String], narrowing: Option<(&str, &GrantSpe
         .and_then(|s| s.restrictions.sources.as_ref())
         .map(|s| s.iter().cloned().collect::<Vec<_>>().join(", "))
         .unwrap_or_default();
-    let date = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.to_rfc3339()).unwrap_or_default()
-    };
+    let date =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
     let _ = write!(
         out,
         "</p><p><label>Sources <input type=text name=sources value=\"{}\" placeholder=\"{}\"></label>\
@@ -439,14 +461,21 @@ fn grant_form(csrf: &str, sources: &[String], narrowing: Option<(&str, &GrantSpe
         esc(&date(spec.and_then(|s| s.restrictions.since))),
         esc(&date(spec.and_then(|s| s.restrictions.until))),
         esc(&spec
-            .map(|s| s.restrictions.exclude_participants.iter().cloned().collect::<Vec<_>>().join(", "))
+            .map(|s| s
+                .restrictions
+                .exclude_participants
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "))
             .unwrap_or_default()),
         spec.and_then(|s| s.restrictions.max_results)
             .map(|n| n.to_string())
             .unwrap_or_default()
     );
     for f in FIELDS {
-        let checked = if spec.is_some_and(|s| s.restrictions.redact.iter().any(|x| x.as_str() == f)) {
+        let checked = if spec.is_some_and(|s| s.restrictions.redact.iter().any(|x| x.as_str() == f))
+        {
             " checked"
         } else {
             ""
@@ -468,8 +497,15 @@ fn grant_form(csrf: &str, sources: &[String], narrowing: Option<(&str, &GrantSpe
         let selected = if value == "2592000" { " selected" } else { "" };
         let _ = write!(out, "<option value=\"{value}\"{selected}>{label}</option>");
     }
-    let button = if spec.is_some() { "Narrow (the old grant is revoked)" } else { "Issue" };
-    let _ = write!(out, "</select></label></p><p><button>{button}</button></p></fieldset></form>");
+    let button = if spec.is_some() {
+        "Narrow (the old grant is revoked)"
+    } else {
+        "Issue"
+    };
+    let _ = write!(
+        out,
+        "</select></label></p><p><button>{button}</button></p></fieldset></form>"
+    );
     out
 }
 
@@ -510,7 +546,11 @@ pub(crate) fn grants(page: &GrantsPage, csrf: &str, notice_text: Option<(&str, b
                 esc(&r.rights.join(" ")),
                 esc(&r.issued_at),
                 esc(r.expires.as_deref().unwrap_or("never")),
-                r.description.iter().map(|l| esc(l)).collect::<Vec<_>>().join("<br>")
+                r.description
+                    .iter()
+                    .map(|l| esc(l))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
             );
         }
         body.push_str("</table>");
@@ -531,7 +571,10 @@ pub(crate) fn issued(issued: &IssuedToken, csrf: &str, replaced: Option<&str>) -
     use secrecy::ExposeSecret;
     let mut body = String::new();
     if let Some(old) = replaced {
-        body.push_str(&notice(&format!("grant {old} was revoked and replaced"), true));
+        body.push_str(&notice(
+            &format!("grant {old} was revoked and replaced"),
+            true,
+        ));
     }
     let _ = write!(
         body,

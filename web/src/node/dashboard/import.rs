@@ -132,18 +132,17 @@ impl Read for ChannelReader {
 }
 
 /// Streams the upload into a sealed blob (blocking).
-pub(crate) fn store_upload(state: &NodeState, reader: &mut ChannelReader) -> Result<BlobRef, WebError> {
+pub(crate) fn store_upload(
+    state: &NodeState,
+    reader: &mut ChannelReader,
+) -> Result<BlobRef, WebError> {
     Ok(state.vault().put_blob(reader)?)
 }
 
 /// A file name safe to create: its last path component, without control characters.
 fn safe_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = base
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
     match clean.trim() {
         "" | "." | ".." => "upload".into(),
         s => s.to_owned(),
@@ -215,7 +214,12 @@ fn run(
     request: &ImportRequest,
     job: &Mutex<Job>,
 ) -> Result<(), WebError> {
-    let tz = match request.tz.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let tz = match request
+        .tz
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(name) => time::parse_zone(name).map_err(|e| WebError::Invalid {
             field: "tz",
             reason: e.to_string(),
@@ -285,7 +289,10 @@ mod tests {
 
     #[test]
     fn upload_names_stay_in_their_folder() {
-        assert_eq!(safe_name("WhatsApp Chat with Inês.txt"), "WhatsApp Chat with Inês.txt");
+        assert_eq!(
+            safe_name("WhatsApp Chat with Inês.txt"),
+            "WhatsApp Chat with Inês.txt"
+        );
         assert_eq!(safe_name("../../etc/passwd"), "passwd");
         assert_eq!(safe_name("a\\b\\..\\c.zip"), "c.zip");
         assert_eq!(safe_name(".."), "upload");
@@ -296,8 +303,10 @@ mod tests {
     #[test]
     fn the_channel_reader_reads_chunks_then_ends_or_fails() {
         let (tx, rx) = std::sync::mpsc::sync_channel(4);
-        tx.send(Ok(axum::body::Bytes::from_static(b"hello "))).unwrap();
-        tx.send(Ok(axum::body::Bytes::from_static(b"world"))).unwrap();
+        tx.send(Ok(axum::body::Bytes::from_static(b"hello ")))
+            .unwrap();
+        tx.send(Ok(axum::body::Bytes::from_static(b"world")))
+            .unwrap();
         drop(tx);
         let mut out = String::new();
         ChannelReader::new(rx).read_to_string(&mut out).unwrap();

@@ -36,7 +36,7 @@ use hearth_vault::{Unlock, Vault};
 use secrecy::SecretString;
 
 use self::data::{Bucket, GrantForm, Search};
-use self::session::{CSRF_HEADER, COOKIE, LOGIN_COOKIE, Sessions, same_secret};
+use self::session::{COOKIE, CSRF_HEADER, LOGIN_COOKIE, Sessions, same_secret};
 use super::state::NodeState;
 use crate::WebError;
 
@@ -73,7 +73,10 @@ pub(crate) fn router(node: Arc<NodeState>) -> Router {
         .route("/dashboard/memories/forget", post(forget))
         .route("/dashboard/grants", get(grants))
         .route("/dashboard/grants/issue", post(issue))
-        .route("/dashboard/grants/{id}/narrow", get(narrow_page).post(narrow))
+        .route(
+            "/dashboard/grants/{id}/narrow",
+            get(narrow_page).post(narrow),
+        )
         .route("/dashboard/grants/{id}/revoke", post(revoke))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -128,7 +131,8 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .is_some_and(|c| c.0.ip().is_loopback());
-    if !remote_ok && !(peer_loopback && session::is_loopback_host(request.headers())) {
+    let local = peer_loopback && session::is_loopback_host(request.headers());
+    if !(remote_ok || local) {
         return Refusal::new(
             StatusCode::FORBIDDEN,
             "the dashboard answers only on this machine (start the node with --dashboard-remote to allow others)",
@@ -145,7 +149,10 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -227,7 +234,9 @@ impl FromRequest<Shared> for Posted {
             .find(|(k, _)| k == "csrf")
             .map_or("", |(_, v)| v.as_str());
         if !same_secret(sent, &owner.csrf) {
-            return Err(Refusal::new(StatusCode::FORBIDDEN, "missing or wrong CSRF token").into_response());
+            return Err(
+                Refusal::new(StatusCode::FORBIDDEN, "missing or wrong CSRF token").into_response(),
+            );
         }
         Ok(Posted { owner, fields })
     }
@@ -272,7 +281,11 @@ async fn login(State(state): State<Shared>, request: Request) -> Result<Response
         .map_err(IntoResponse::into_response)?;
     let sent = fields.get("csrf").map_or("", String::as_str);
     if expected.is_empty() || !same_secret(sent, &expected) {
-        return Err(Refusal::new(StatusCode::FORBIDDEN, "missing or wrong CSRF token: reload the login page").into_response());
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "missing or wrong CSRF token: reload the login page",
+        )
+        .into_response());
     }
     let passphrase = SecretString::from(fields.get("passphrase").cloned().unwrap_or_default());
     let ok = {
@@ -298,21 +311,38 @@ async fn login(State(state): State<Shared>, request: Request) -> Result<Response
         }
     };
     let node = state.node.clone();
-    let event = hearth_vault::AuditEvent::new(if ok { "dashboard.login" } else { "dashboard.login.refused" }, data::ACTOR);
+    let event = hearth_vault::AuditEvent::new(
+        if ok {
+            "dashboard.login"
+        } else {
+            "dashboard.login.refused"
+        },
+        data::ACTOR,
+    );
     blocking(&state, move |_| node.audit(&event))
         .await
         .map_err(IntoResponse::into_response)?;
     if !ok {
         let token = session::random_token();
         return Ok(with_cookies(
-            (StatusCode::UNAUTHORIZED, Html(html::login(&token, Some("That is not the vault's passphrase.")))).into_response(),
+            (
+                StatusCode::UNAUTHORIZED,
+                Html(html::login(
+                    &token,
+                    Some("That is not the vault's passphrase."),
+                )),
+            )
+                .into_response(),
             &[session::login_cookie(&token)],
         ));
     }
     let cookie = state.sessions.start();
     Ok(with_cookies(
         Redirect::to("/dashboard").into_response(),
-        &[session::session_cookie(&cookie), session::clear_cookie(LOGIN_COOKIE)],
+        &[
+            session::session_cookie(&cookie),
+            session::clear_cookie(LOGIN_COOKIE),
+        ],
     ))
 }
 
@@ -330,7 +360,10 @@ async fn overview(State(state): State<Shared>, owner: Owner) -> Result<Html<Stri
 }
 
 async fn import_page(State(state): State<Shared>, owner: Owner) -> Html<String> {
-    Html(html::import(&owner.csrf, state.node.config.max_upload_bytes))
+    Html(html::import(
+        &owner.csrf,
+        state.node.config.max_upload_bytes,
+    ))
 }
 
 /// The upload: `multipart/form-data` with one `file` part, the CSRF token in its header, the
@@ -347,7 +380,10 @@ async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if !same_secret(sent, &owner.csrf) {
-        return Err(Refusal::new(StatusCode::FORBIDDEN, "missing or wrong CSRF token"));
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "missing or wrong CSRF token",
+        ));
     }
     let limit = state.node.config.max_upload_bytes;
     let too_large = || {
@@ -374,7 +410,12 @@ async fn upload(
         match multipart.next_field().await.map_err(bad)? {
             Some(f) if f.name() == Some("file") => break f,
             Some(_) => continue,
-            None => return Err(Refusal::new(StatusCode::BAD_REQUEST, "no file part named `file`")),
+            None => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "no file part named `file`",
+                ));
+            }
         }
     };
     let file_name = field.file_name().unwrap_or("upload").to_owned();
@@ -428,7 +469,11 @@ async fn upload(
         format: options.get("format").cloned(),
     };
     let id = import::start(state.node.clone(), &state.jobs, blob, request);
-    Ok((StatusCode::ACCEPTED, axum::Json(serde_json::json!({ "job": id }))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({ "job": id })),
+    )
+        .into_response())
 }
 
 async fn job(
@@ -468,7 +513,9 @@ async fn memories(
         Bucket::Month
     };
     let search = search_of(&q)?;
-    let notice = q.get("forgot").map(|n| (format!("forgot {n} memories"), true));
+    let notice = q
+        .get("forgot")
+        .map(|n| (format!("forgot {n} memories"), true));
     let (buckets, sources, hits) = {
         let search = search.clone();
         blocking(&state, move |s| {
