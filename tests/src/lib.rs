@@ -169,7 +169,13 @@ impl Node {
     /// Starts `hearth serve --addr 127.0.0.1:0 EXTRA...` on `vault` and waits (up to 5 minutes:
     /// models load, memories may build) for the address it prints once ready.
     pub fn start(vault: &TestVault, extra: &[&str]) -> Node {
-        let mut args = vec!["serve", "--addr", "127.0.0.1:0"];
+        Node::start_at(vault, "127.0.0.1:0", extra)
+    }
+
+    /// As [`Node::start`], listening on `addr` (e.g. `0.0.0.0:0` to be reached from another
+    /// interface).
+    pub fn start_at(vault: &TestVault, addr: &str, extra: &[&str]) -> Node {
+        let mut args = vec!["serve", "--addr", addr];
         args.extend_from_slice(extra);
         let mut child = vault
             .command(&args)

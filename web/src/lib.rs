@@ -5,6 +5,8 @@
 //!   traits (`Embedder`, `TokenCounter`, `Generator`), so `memory/` never depends on `burn`.
 //! - [`node`]: `hearth serve`, the HTTP node: the OpenAI-compatible API and the memory API for
 //!   apps holding grants.
+//! - [`grants`]: the owner's side of grants (issue, list, narrow, revoke), for `hearth grant`
+//!   and the dashboard.
 //! - [`memories`]: a vault's memory stream with those models (build, the build after an import,
 //!   grants as memory filters, the JSON of a retrieved memory).
 //!
@@ -13,6 +15,7 @@
 
 pub mod engine;
 mod error;
+pub mod grants;
 pub mod memories;
 pub mod node;
 

@@ -1,13 +1,6 @@
-//! `hearth grant issue|list|revoke|explain|key`: the owner's side of grants.
-//!
-//! Storage, all sealed in the vault's state table:
-//! - `grant-keys/root`: the node's root private key ([`RootKey::expose_secret_bytes`]),
-//!   created with the first grant (or by `grant key`);
-//! - `grants/<id>`: what was granted, as JSON (never the token itself);
-//! - `revocations/<id>`: the grant's authority revocation id and when it was revoked.
-//!
-//! Every issue and revoke is appended to the audit log (`grant.issue`, `grant.revoke`), with
-//! the grant id, the app and the rights; never the token.
+//! `hearth grant issue|list|revoke|explain|key`: the owner's side of grants, over the
+//! library's `hearth_web::grants` (which the node's dashboard shares; storage is described
+//! there).
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -18,21 +11,17 @@ use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Subcommand};
 use hearth_permissions::{
     AppKey, Field, Grant, GrantId, GrantSpec, RevocationId, RevocationList, Right, RootKey,
-    explain, explain_grant, issue, read,
+    explain, read,
 };
-use hearth_vault::{AuditEvent, Vault};
-use serde::{Deserialize, Serialize};
+use hearth_vault::Vault;
+use secrecy::ExposeSecret;
+use serde::Serialize;
 use serde_json::json;
 
 use hearth_web::node;
 
 use super::output::print_json;
 use super::{Global, UsageError, args, secret};
-
-const KEYS: &str = "grant-keys";
-const ROOT: &str = "root";
-const GRANTS: &str = "grants";
-const REVOCATIONS: &str = "revocations";
 
 // Parsed once per process: the size of the largest variant does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -150,25 +139,6 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(bad)
 }
 
-/// What the vault keeps about a grant (JSON under `grants/<id>`).
-#[derive(Serialize, Deserialize)]
-struct GrantRecord {
-    id: String,
-    app: String,
-    rights: Vec<String>,
-    issued_at: String,
-    expires: Option<String>,
-    revocation_id: String,
-    description: Vec<String>,
-}
-
-/// What the vault keeps about a revocation (JSON under `revocations/<id>`).
-#[derive(Serialize, Deserialize)]
-struct RevocationRecord {
-    revocation_id: String,
-    revoked_at: String,
-}
-
 #[derive(Serialize)]
 struct GrantJson<'a> {
     id: &'a str,
@@ -196,22 +166,9 @@ fn open(global: &Global, write: bool) -> anyhow::Result<Vault> {
     Ok(Vault::open(&dir, &secret::unlock(global)?, write)?)
 }
 
-/// The node's root key, created (and the creation audited) on first use.
-fn root_key(vault: &mut Vault) -> anyhow::Result<RootKey> {
-    if let Some(bytes) = vault.get_state(KEYS, ROOT)? {
-        return Ok(RootKey::from_secret_bytes(&zeroize::Zeroizing::new(bytes))?);
-    }
-    let key = RootKey::generate();
-    vault.put_state(KEYS, ROOT, &key.expose_secret_bytes())?;
-    vault.audit(&AuditEvent::new("grant.key.create", "cli").detail("public_key", key.public()))?;
-    Ok(key)
-}
-
 fn stored_root_key(vault: &Vault) -> anyhow::Result<RootKey> {
-    let bytes = vault
-        .get_state(KEYS, ROOT)?
-        .ok_or_else(|| UsageError("this vault has issued no grant yet".into()))?;
-    Ok(RootKey::from_secret_bytes(&zeroize::Zeroizing::new(bytes))?)
+    hearth_web::grants::stored_root_key(vault)?
+        .ok_or_else(|| UsageError("this vault has issued no grant yet".into()).into())
 }
 
 fn issue_grant(global: &Global, args: IssueArgs) -> anyhow::Result<ExitCode> {
@@ -237,33 +194,14 @@ fn issue_grant(global: &Global, args: IssueArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| UsageError(format!("cannot issue this grant: {e}")))?;
 
     let mut vault = open(global, true)?;
-    let root = root_key(&mut vault)?;
-    let issued = issue(&root, &spec, GrantId::generate()?, now)?;
-    let grant = &issued.grant;
-    let id = grant.id.to_string();
-    let record = GrantRecord {
-        id: id.clone(),
-        app: grant.spec.app.clone(),
-        rights: rights(grant),
-        issued_at: grant.issued_at.to_rfc3339(),
-        expires: grant.spec.limits.expires.map(|t| t.to_rfc3339()),
-        revocation_id: issued.revocation_id.to_string(),
-        description: explain_grant(grant),
-    };
-    vault.put_state(GRANTS, &id, &serde_json::to_vec(&record)?)?;
-    vault.audit(
-        &AuditEvent::new("grant.issue", "cli")
-            .subjects([&id])
-            .detail("app", &grant.spec.app)
-            .detail("rights", record.rights.join(" "))
-            .detail("expires", record.expires.as_deref().unwrap_or("never")),
-    )?;
+    let issued = hearth_web::grants::issue(&mut vault, &spec, "cli")?;
+    let id = issued.id.to_string();
     let token = issued.token.expose_secret();
     if global.json {
         print_json(&json!({ "id": id, "token": token }))?;
     } else {
         println!("{token}");
-        eprintln!("issued grant {id} to {}", grant.spec.app);
+        eprintln!("issued grant {id} to {}", issued.app);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -274,41 +212,18 @@ fn rights(grant: &Grant) -> Vec<String> {
 
 fn list(global: &Global) -> anyhow::Result<ExitCode> {
     let vault = open(global, false)?;
-    let revocations = revocation_records(&vault)?;
-    let mut grants = Vec::new();
-    for (key, bytes) in vault.list_state(GRANTS)? {
-        let record: GrantRecord = serde_json::from_slice(&bytes)
-            .with_context(|| format!("reading the stored grant {key}"))?;
-        grants.push(record);
-    }
-    grants.sort_by(|a, b| a.issued_at.cmp(&b.issued_at).then(a.id.cmp(&b.id)));
-    let now = Utc::now();
+    let grants = hearth_web::grants::list(&vault)?;
     let rows: Vec<GrantJson<'_>> = grants
         .iter()
-        .map(|g| {
-            let revoked_at = revocations
-                .iter()
-                .find(|(id, _)| *id == g.id)
-                .map(|(_, r)| r.revoked_at.as_str());
-            let expired = g
-                .expires
-                .as_deref()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .is_some_and(|t| t.to_utc() <= now);
-            GrantJson {
-                id: &g.id,
-                app: &g.app,
-                rights: &g.rights,
-                issued_at: &g.issued_at,
-                expires: g.expires.as_deref(),
-                status: match (revoked_at.is_some(), expired) {
-                    (true, _) => "revoked",
-                    (false, true) => "expired",
-                    (false, false) => "active",
-                },
-                revoked_at,
-                description: &g.description,
-            }
+        .map(|g| GrantJson {
+            id: &g.record.id,
+            app: &g.record.app,
+            rights: &g.record.rights,
+            issued_at: &g.record.issued_at,
+            expires: g.record.expires.as_deref(),
+            status: g.status,
+            revoked_at: g.revoked_at.as_deref(),
+            description: &g.record.description,
         })
         .collect();
     if global.json {
@@ -331,22 +246,10 @@ fn list(global: &Global) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn revocation_records(vault: &Vault) -> anyhow::Result<Vec<(String, RevocationRecord)>> {
-    vault
-        .list_state(REVOCATIONS)?
-        .into_iter()
-        .map(|(id, bytes)| {
-            let record: RevocationRecord = serde_json::from_slice(&bytes)
-                .with_context(|| format!("reading the stored revocation of {id}"))?;
-            Ok((id, record))
-        })
-        .collect()
-}
-
 /// The revocation list as stored, for verification.
 fn revocation_list(vault: &Vault) -> anyhow::Result<RevocationList> {
     let mut list = RevocationList::new();
-    for (id, record) in revocation_records(vault)? {
+    for (id, record) in hearth_web::grants::revocations(vault)? {
         list.revoke_grant(
             id.parse::<GrantId>()?,
             RevocationId::from_hex(&record.revocation_id)?,
@@ -375,24 +278,11 @@ fn revoke(global: &Global, id: &str) -> anyhow::Result<ExitCode> {
         return report_revoked(global, &id, answer.already, true);
     }
     let mut vault = open(global, true)?;
-    let bytes = vault
-        .get_state(GRANTS, &id)?
-        .ok_or_else(|| UsageError(format!("no grant {id} in this vault")))?;
-    let record: GrantRecord =
-        serde_json::from_slice(&bytes).with_context(|| format!("reading the stored grant {id}"))?;
-    let already = vault.get_state(REVOCATIONS, &id)?.is_some();
-    if !already {
-        let revocation = RevocationRecord {
-            revocation_id: record.revocation_id.clone(),
-            revoked_at: Utc::now().to_rfc3339(),
-        };
-        vault.put_state(REVOCATIONS, &id, &serde_json::to_vec(&revocation)?)?;
-        vault.audit(
-            &AuditEvent::new("grant.revoke", "cli")
-                .subjects([&id])
-                .detail("app", &record.app),
-        )?;
-    }
+    let already = match hearth_web::grants::revoke(&mut vault, &grant_id, "cli") {
+        Ok(revoked) => revoked.already,
+        Err(hearth_web::WebError::Invalid { reason, .. }) => return Err(UsageError(reason).into()),
+        Err(e) => return Err(e.into()),
+    };
     report_revoked(global, &id, already, false)
 }
 
@@ -431,7 +321,6 @@ fn explain_token(global: &Global, token: Option<String>) -> anyhow::Result<ExitC
     let token = secrecy::SecretString::from(token.trim().to_owned());
     let vault = open(global, false)?;
     let root = stored_root_key(&vault)?;
-    use secrecy::ExposeSecret;
     let read = read(token.expose_secret(), &root.public())
         .map_err(|e| UsageError(format!("cannot explain this token: {e}")))?;
     let revocations = revocation_list(&vault)?;
@@ -468,7 +357,7 @@ fn explain_token(global: &Global, token: Option<String>) -> anyhow::Result<ExitC
 
 fn key(global: &Global, pem: bool) -> anyhow::Result<ExitCode> {
     let mut vault = open(global, true)?;
-    let public = root_key(&mut vault)?.public();
+    let public = hearth_web::grants::root_key(&mut vault, "cli")?.public();
     if global.json {
         print_json(&json!({
             "public_key": public.to_prefixed_hex(),

@@ -49,6 +49,12 @@ pub(crate) struct ServeArgs {
     /// Let apps register themselves as OAuth clients (RFC 7591 POST /oauth/register)
     #[arg(long)]
     allow_dynamic_registration: bool,
+    /// Let the dashboard (/dashboard) answer other machines, not only this one
+    #[arg(long)]
+    dashboard_remote: bool,
+    /// Largest export the dashboard accepts as an upload, in bytes
+    #[arg(long, default_value_t = 512 << 20, value_name = "BYTES")]
+    max_upload: u64,
 }
 
 pub(crate) fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -71,6 +77,8 @@ pub(crate) fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> 
         default_max_tokens: args.default_max_tokens,
         build_memories: args.build_memories,
         allow_dynamic_registration: args.allow_dynamic_registration,
+        dashboard_remote: args.dashboard_remote,
+        max_upload_bytes: args.max_upload,
         ..ServeOptions::default()
     };
     let dir = global.vault_dir()?;

@@ -33,7 +33,8 @@ pub(crate) fn router(state: Arc<NodeState>) -> Router {
         .merge(super::mcp::routes(&state))
         .merge(super::oauth::router())
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(super::dashboard::router(state))
 }
 
 /// Runs `f` on a blocking thread.

@@ -17,6 +17,8 @@
 //! - `openai`: the wire format; `error`: OpenAI-style error objects.
 //! - [`oauth`]: the OAuth 2 authorization server (consent page, tokens that are grants,
 //!   refresh rotation, revocation, introspection, metadata, client registration).
+//! - `dashboard`: the owner's dashboard under `/dashboard` (a passphrase session, loopback
+//!   only by default): overview, import, memories, grants.
 //!
 //! # The request path
 //!
@@ -39,6 +41,7 @@
 
 mod chat;
 pub mod control;
+mod dashboard;
 mod error;
 mod grants;
 mod handlers;
@@ -96,6 +99,10 @@ pub struct ServeOptions {
     pub build_memories: bool,
     /// Let apps register themselves as OAuth clients (RFC 7591 `POST /oauth/register`).
     pub allow_dynamic_registration: bool,
+    /// Let the dashboard answer peers other than loopback.
+    pub dashboard_remote: bool,
+    /// Largest export the dashboard accepts as an upload, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for ServeOptions {
@@ -114,6 +121,8 @@ impl Default for ServeOptions {
             max_completion_tokens: 2048,
             build_memories: false,
             allow_dynamic_registration: false,
+            dashboard_remote: false,
+            max_upload_bytes: 512 << 20,
         }
     }
 }
@@ -175,6 +184,8 @@ pub fn serve(vault_dir: &Path, unlock: &Unlock, options: &ServeOptions) -> Resul
         max_page: 500,
         mcp_hosts: mcp_hosts(options.addr),
         mcp_any_host: options.addr.ip().is_unspecified(),
+        dashboard_remote: options.dashboard_remote,
+        max_upload_bytes: options.max_upload_bytes,
     };
     let oauth = oauth::OAuthState::new(
         root_key,

@@ -305,6 +305,8 @@ mod tests {
             max_page: 100,
             mcp_hosts: Vec::new(),
             mcp_any_host: false,
+            dashboard_remote: false,
+            max_upload_bytes: 1 << 20,
         }
     }
 

@@ -8,7 +8,7 @@
 //!   except the memory stream's read lock, which is always taken first.
 //! - The ledger's lock is held only for a verification (microseconds, no I/O).
 
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hearth_memory::MemoryStream;
 use hearth_permissions::{Ledger, RootPublicKey, Verifier};
@@ -34,6 +34,10 @@ pub(crate) struct Config {
     pub(crate) mcp_hosts: Vec<String>,
     /// The node listens on every interface: the MCP server accepts any `Host`.
     pub(crate) mcp_any_host: bool,
+    /// Whether the dashboard answers peers other than loopback.
+    pub(crate) dashboard_remote: bool,
+    /// Largest dashboard upload, in bytes.
+    pub(crate) max_upload_bytes: u64,
 }
 
 /// The ids the node serves its models under.
@@ -100,6 +104,12 @@ impl NodeState {
     /// The memory stream, for searching.
     pub(crate) fn memory(&self) -> RwLockReadGuard<'_, MemoryStream> {
         self.memory.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The memory stream, for the owner's writes (recall, forget, the build after a
+    /// dashboard import). Taken before the vault, as the read lock is.
+    pub(crate) fn memory_mut(&self) -> RwLockWriteGuard<'_, MemoryStream> {
+        self.memory.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Appends an event to the vault's audit log (blocking).
