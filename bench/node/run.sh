@@ -2,7 +2,9 @@
 # Load benchmark of the node: requests/s and latency p50/p99 for memory search and for short chat
 # completions at 1, 8 and 64 concurrent clients, with wrk (Debian's package) from a second
 # process on loopback. Counts every response's status: the only refusals expected are the
-# deliberate 429s (generation slots and queues are bounded). Prints a Markdown table.
+# deliberate 429s (generation slots and queues are bounded). Prints a Markdown table. wrk does
+# not honour Retry-After: a refused client asks again at once, so past capacity the responses/s
+# are mostly fast 429s and the latency percentiles mix both; "answered/s" counts the 200s.
 #
 # Usage: bench/node/run.sh [SECONDS]   (default 10 per run; needs the release binary or builds it)
 # Env: HEARTH_BIN (default target/release/hearth), PORT (default 8437).
@@ -34,8 +36,8 @@ grep -q "listening on" "$work/serve.log" || { cat "$work/serve.log" >&2; exit 1;
 model="$(curl -s "http://127.0.0.1:$port/v1/models" -H "Authorization: Bearer $TOKEN" |
   python3 -c 'import json,sys; print([m["id"] for m in json.load(sys.stdin)["data"] if m["id"] != "persona"][0])')"
 
-echo "| endpoint | clients | requests/s | p50 ms | p99 ms | statuses | socket errors |"
-echo "|---|---:|---:|---:|---:|---|---:|"
+echo "| endpoint | clients | answered (200)/s | responses/s | p50 ms | p99 ms | statuses | socket errors |"
+echo "|---|---:|---:|---:|---:|---:|---|---:|"
 run() { # name path body clients
   local threads=$(( $4 < 2 ? $4 : 2 ))
   local line
@@ -45,7 +47,8 @@ run() { # name path body clients
 import json, sys
 name, clients, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 st = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items()))
-print(f"| {name} | {clients} | {r['rps']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {st} | {r['socket_errors']} |")
+ok = r["statuses"].get("200", 0) / r["seconds"]
+print(f"| {name} | {clients} | {ok:.1f} | {r['rps']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {st} | {r['socket_errors']} |")
 PY
 }
 search='{"query": "climbing with Duarte at the gym", "k": 10}'
