@@ -180,20 +180,20 @@ pub(crate) fn insert_record(
     tx: &Transaction<'_>,
     row: &RecordRow,
 ) -> Result<Option<String>, VaultError> {
+    // Cached statements: an import inserts records by the million, and parsing the SQL again
+    // for each one cost more than the insert itself.
     let existing: Option<String> = tx
-        .query_row(
-            "SELECT id FROM records WHERE content_hash = ?1",
-            [&row.content_hash[..]],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT id FROM records WHERE content_hash = ?1")?
+        .query_row([&row.content_hash[..]], |r| r.get(0))
         .optional()?;
     if existing.is_some() {
         return Ok(existing);
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO records (id, source, kind, occurred_at, utc_offset, imported_at, content_hash, size, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
+    )?
+    .execute(params![
             row.id,
             row.source,
             row.kind,

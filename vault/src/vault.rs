@@ -360,10 +360,10 @@ impl Vault {
                 Some(existing) => outcomes.push(InsertOutcome::Duplicate(parse_id(&existing)?)),
                 None => {
                     for blob in data.attachments.iter().filter_map(|a| a.blob.as_ref()) {
-                        tx.execute(
+                        tx.prepare_cached(
                             "UPDATE blobs SET record_id = ?2 WHERE id = ?1 AND record_id IS NULL",
-                            [blob.as_str(), id.as_str()],
-                        )?;
+                        )?
+                        .execute([blob.as_str(), id.as_str()])?;
                     }
                     outcomes.push(InsertOutcome::Inserted(id));
                 }
@@ -399,11 +399,8 @@ impl Vault {
         let hash = self.keys.content_hash(&parts);
         let id: Option<String> = self
             .conn
-            .query_row(
-                "SELECT id FROM records WHERE content_hash = ?1",
-                [&hash[..]],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT id FROM records WHERE content_hash = ?1")?
+            .query_row([&hash[..]], |r| r.get(0))
             .optional()?;
         id.map(|id| parse_id(&id)).transpose()
     }
