@@ -96,6 +96,10 @@ pub fn import(
         me,
         actor: &options.actor,
         batch: Vec::with_capacity(BATCH),
+        batch_max: std::env::var("XX_BATCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(BATCH),
         batch_data: 0,
         summary: ImportSummary {
             format: format.name(),
@@ -124,6 +128,7 @@ struct VaultSink<'a> {
     me: Vec<String>,
     actor: &'a str,
     batch: Vec<Parsed>,
+    batch_max: usize,
     batch_data: usize,
     summary: ImportSummary,
     progress: &'a mut dyn FnMut(&ImportSummary),
@@ -234,7 +239,7 @@ impl Sink for VaultSink<'_> {
             .filter_map(|p| p.data.as_ref().map(Vec::len))
             .sum::<usize>();
         self.batch.push(parsed);
-        if self.batch.len() >= BATCH || self.batch_data >= MAX_BATCH_DATA {
+        if self.batch.len() >= self.batch_max || self.batch_data >= MAX_BATCH_DATA {
             self.flush()?;
         }
         Ok(())

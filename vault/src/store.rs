@@ -92,6 +92,11 @@ pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection, VaultErro
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    let cache: i64 = std::env::var("XX_CACHE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-2000);
+    conn.pragma_update(None, "cache_size", cache)?;
     Ok(conn)
 }
 
