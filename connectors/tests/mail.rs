@@ -642,35 +642,8 @@ fn not_mail_is_refused_clearly() {
     assert!(records(&vault).is_empty());
 }
 
-fn mutate(base: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    let mut data = base.to_vec();
-    for &(at, byte, op) in edits {
-        if data.is_empty() {
-            break;
-        }
-        let i = at % data.len();
-        match op % 4 {
-            0 => data[i] = byte,
-            1 => data.insert(i, byte),
-            2 => {
-                data.remove(i);
-            }
-            _ => data.truncate(i),
-        }
-    }
-    data
-}
-
-/// 64 cases, or `PROPTEST_CASES` when set (a longer run).
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..3000), prefix in any::<bool>(), format in prop_oneof![Just("mbox"), Just("eml")]) {
@@ -692,7 +665,7 @@ proptest! {
     fn mutated_real_mail_never_panics(edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..40), mbox in any::<bool>()) {
         let (tmp, mut vault) = vault();
         let (name, base) = if mbox { ("m.mbox", "mail/takeout.mbox") } else { ("m.eml", "mail/single.eml") };
-        let data = mutate(&std::fs::read(examples().join(base)).unwrap(), &edits);
+        let data = edit(&std::fs::read(examples().join(base)).unwrap(), &edits);
         let path = tmp.path().join(name);
         std::fs::write(&path, &data).unwrap();
         let mut opts = options("UTC", &[]);

@@ -38,12 +38,6 @@ use crate::input::{Entry, Input};
 use crate::time::{from_epoch_millis, from_epoch_seconds, localize};
 use crate::{ConnectorError, Context, Format, Parsed, Sink, text};
 
-/// Generic JSON Lines.
-pub struct Jsonl;
-
-/// Generic CSV with a header row.
-pub struct Csv;
-
 /// Score for a file of the generic shape: low, so that specific formats win.
 const SCORE: u8 = 30;
 /// Longest JSON line read (longer ones are skipped and reported).
@@ -184,6 +178,98 @@ fn build(
     Ok(Parsed::new(record))
 }
 
+/// One of the two generic formats ([`JSONL`], [`CSV`]): they differ only in which files are
+/// theirs and how a file splits into rows; each row becomes a record through the same
+/// [`row_to_sink`].
+pub struct Generic {
+    /// The format's name, also the default `source`.
+    name: &'static str,
+    /// One line for `--list-formats`.
+    description: &'static str,
+    /// Whether an entry is a file of this format.
+    is_entry: fn(&Input, &Entry) -> bool,
+    /// Reads one file, row by row, into the sink (each row through [`row_to_sink`]).
+    parse_file: fn(&Input, &str, &Context, &mut dyn Sink) -> Result<(), ConnectorError>,
+    /// Why an input without any such file is not this format.
+    missing: &'static str,
+}
+
+/// Generic JSON Lines.
+pub static JSONL: Generic = Generic {
+    name: "jsonl",
+    description: "Generic JSON Lines: one object per line with text, timestamp, author, source, conversation, kind, id",
+    is_entry: is_jsonl_entry,
+    parse_file: parse_jsonl,
+    missing: "no file whose first line is a JSON object with a \"text\" field",
+};
+
+/// Generic CSV with a header row.
+pub static CSV: Generic = Generic {
+    name: "csv",
+    description: "Generic CSV with a header row naming text and timestamp (and author, source, conversation, kind, id)",
+    is_entry: is_csv_entry,
+    parse_file: parse_csv,
+    missing: "no CSV file whose header row names both `text` and `timestamp`",
+};
+
+impl Format for Generic {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn description(&self) -> &'static str {
+        self.description
+    }
+
+    fn detect(&self, input: &Input) -> u8 {
+        let found = input
+            .entries()
+            .iter()
+            .take(1000)
+            .any(|e| (self.is_entry)(input, e));
+        if found { SCORE } else { 0 }
+    }
+
+    fn parse(
+        &self,
+        input: &Input,
+        ctx: &Context,
+        sink: &mut dyn Sink,
+    ) -> Result<(), ConnectorError> {
+        let files: Vec<String> = input
+            .entries()
+            .iter()
+            .filter(|e| (self.is_entry)(input, e))
+            .map(|e| e.path.clone())
+            .collect();
+        if files.is_empty() {
+            return Err(not_this(self.name, input, self.missing));
+        }
+        for file in files {
+            (self.parse_file)(input, &file, ctx, sink)?;
+        }
+        Ok(())
+    }
+}
+
+/// The one mapping from a row's named fields (a JSON line's or a CSV row's) to the sink: a
+/// record, or the row reported at `here` with the reason it is not one.
+fn row_to_sink(
+    fields: Vec<(String, Field)>,
+    format: &'static str,
+    ctx: &Context,
+    here: String,
+    sink: &mut dyn Sink,
+) -> Result<(), ConnectorError> {
+    match build(fields, format, ctx) {
+        Ok(parsed) => sink.record(parsed),
+        Err(reason) => {
+            sink.skip(here, reason);
+            Ok(())
+        }
+    }
+}
+
 fn not_this(format: &'static str, input: &Input, reason: &str) -> ConnectorError {
     ConnectorError::NotThisFormat {
         format,
@@ -286,56 +372,9 @@ fn parse_jsonl(
                     continue;
                 }
             };
-            match build(object_fields(object), "jsonl", ctx) {
-                Ok(parsed) => sink.record(parsed)?,
-                Err(reason) => sink.skip(here, reason),
-            }
+            row_to_sink(object_fields(object), JSONL.name, ctx, here, sink)?;
         }
     })
-}
-
-impl Format for Jsonl {
-    fn name(&self) -> &'static str {
-        "jsonl"
-    }
-
-    fn description(&self) -> &'static str {
-        "Generic JSON Lines: one object per line with text, timestamp, author, source, conversation, kind, id"
-    }
-
-    fn detect(&self, input: &Input) -> u8 {
-        let found = input
-            .entries()
-            .iter()
-            .take(1000)
-            .any(|e| is_jsonl_entry(input, e));
-        if found { SCORE } else { 0 }
-    }
-
-    fn parse(
-        &self,
-        input: &Input,
-        ctx: &Context,
-        sink: &mut dyn Sink,
-    ) -> Result<(), ConnectorError> {
-        let files: Vec<String> = input
-            .entries()
-            .iter()
-            .filter(|e| is_jsonl_entry(input, e))
-            .map(|e| e.path.clone())
-            .collect();
-        if files.is_empty() {
-            return Err(not_this(
-                "jsonl",
-                input,
-                "no file whose first line is a JSON object with a \"text\" field",
-            ));
-        }
-        for file in files {
-            parse_jsonl(input, &file, ctx, sink)?;
-        }
-        Ok(())
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,10 +460,7 @@ fn parse_csv(
                         .filter(|(_, c)| !c.is_empty())
                         .map(|(n, c)| (n.clone(), Field::Text(c)))
                         .collect();
-                    match build(fields, "csv", ctx) {
-                        Ok(parsed) => sink.record(parsed)?,
-                        Err(reason) => sink.skip(here, reason),
-                    }
+                    row_to_sink(fields, CSV.name, ctx, here, sink)?;
                 }
                 Err(e) => {
                     if let csv::ErrorKind::Io(_) = e.kind() {
@@ -442,50 +478,6 @@ fn parse_csv(
             }
         }
     })
-}
-
-impl Format for Csv {
-    fn name(&self) -> &'static str {
-        "csv"
-    }
-
-    fn description(&self) -> &'static str {
-        "Generic CSV with a header row naming text and timestamp (and author, source, conversation, kind, id)"
-    }
-
-    fn detect(&self, input: &Input) -> u8 {
-        let found = input
-            .entries()
-            .iter()
-            .take(1000)
-            .any(|e| is_csv_entry(input, e));
-        if found { SCORE } else { 0 }
-    }
-
-    fn parse(
-        &self,
-        input: &Input,
-        ctx: &Context,
-        sink: &mut dyn Sink,
-    ) -> Result<(), ConnectorError> {
-        let files: Vec<String> = input
-            .entries()
-            .iter()
-            .filter(|e| is_csv_entry(input, e))
-            .map(|e| e.path.clone())
-            .collect();
-        if files.is_empty() {
-            return Err(not_this(
-                "csv",
-                input,
-                "no CSV file whose header row names both `text` and `timestamp`",
-            ));
-        }
-        for file in files {
-            parse_csv(input, &file, ctx, sink)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
