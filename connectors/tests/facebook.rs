@@ -75,6 +75,8 @@ fn check_messages(records: &[Record]) {
         newest.data.occurred_at.to_rfc3339(),
         "2026-06-02T07:41:15+01:00"
     );
+    // `timestamp_ms` is UTC, shown in the --tz offset: exact instant, offset not the export's.
+    assert!(newest.data.offset_assumed);
     assert_eq!(
         one(records, "Azulejos").data.text,
         "Åh vad fint!! Azulejos i hallen, klassiskt Lissabon"

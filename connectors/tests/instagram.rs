@@ -48,6 +48,8 @@ fn check_messages(records: &[Record]) {
         first.data.occurred_at.to_rfc3339(),
         "2025-04-05T21:12:40+01:00"
     );
+    // `timestamp_ms` is UTC, shown in the --tz offset: exact instant, offset not the export's.
+    assert!(records.iter().all(|r| r.data.offset_assumed));
     assert_eq!(
         first.data.metadata["share_link"],
         "https://www.instagram.com/reel/DIBq7mXsT2w/"

@@ -40,7 +40,8 @@ fn export_counts_kinds_texts_and_threads() {
     );
     let records = records(&vault);
     assert!(records.iter().all(|r| r.data.source == "reddit"));
-    assert!(records.iter().all(|r| !r.data.offset_assumed));
+    // UTC instants shown in the --tz offset: the offset is not the export's, so it is marked.
+    assert!(records.iter().all(|r| r.data.offset_assumed));
     let posts = of_kind(&records, Kind::Post);
     let comments = of_kind(&records, Kind::Comment);
     let messages = of_kind(&records, Kind::Message);

@@ -7,7 +7,7 @@
 //! | field | meaning |
 //! |---|---|
 //! | `text` | the record's text (**required**; a row without it, or with only spaces, is skipped) |
-//! | `timestamp` | when (**required** in every row): RFC 3339 with an offset (`2025-03-23T11:27:41+00:00`, kept as written); a date and time without an offset (`2025-03-23 11:27:41` or with `T`, read in `--tz` and marked assumed); a date (`2025-03-23`, midnight in `--tz`, assumed); or a Unix epoch in seconds (a JSON number or a string of digits, optionally with a fraction; values above 10^11 are taken as milliseconds), stored as that instant in the `--tz` offset |
+//! | `timestamp` | when (**required** in every row): RFC 3339 with an offset (`2025-03-23T11:27:41+00:00`, kept as written); a date and time without an offset (`2025-03-23 11:27:41` or with `T`, read in `--tz` and marked assumed); a date (`2025-03-23`, midnight in `--tz`, assumed); or a Unix epoch in seconds (a JSON number or a string of digits, optionally with a fraction; values above 10^11 are taken as milliseconds), stored as that instant in the `--tz` offset, marked assumed |
 //! | `author` | who wrote it (a name; `--me` marks the owner) |
 //! | `source` | where it came from (`sms`, `voice-memo`, ...); defaults to `jsonl` or `csv` |
 //! | `conversation` | the conversation or channel it belongs to (used as its id and name) |
@@ -75,7 +75,8 @@ fn parse_timestamp(field: &Field, tz: chrono_tz::Tz) -> Option<(DateTime<FixedOf
         }
     };
     let raw = match field {
-        Field::Number(n) => return n.as_f64().and_then(epoch).map(|t| (t, false)),
+        // An epoch is an exact instant, shown in --tz: the offset is not the file's.
+        Field::Number(n) => return n.as_f64().and_then(epoch).map(|t| (t, true)),
         Field::Text(s) => s.trim(),
         Field::Json(_) => return None,
     };
@@ -87,7 +88,7 @@ fn parse_timestamp(field: &Field, tz: chrono_tz::Tz) -> Option<(DateTime<FixedOf
         && numeric.chars().filter(|c| *c == '.').count() <= 1
         && numeric.chars().any(|c| c.is_ascii_digit())
     {
-        return raw.parse::<f64>().ok().and_then(epoch).map(|t| (t, false));
+        return raw.parse::<f64>().ok().and_then(epoch).map(|t| (t, true));
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Some((t, false));
@@ -501,13 +502,14 @@ mod tests {
             show(text("2025-01-02")),
             Some(("2025-01-02T00:00:00+00:00".into(), true))
         );
+        // Epochs are exact instants; the offset shown is --tz's, so it is marked assumed.
         assert_eq!(
             show(text("1750000000")),
-            Some(("2025-06-15T16:06:40+01:00".into(), false))
+            Some(("2025-06-15T16:06:40+01:00".into(), true))
         );
         assert_eq!(
             show(Field::Number(1_750_000_000_500u64.into())),
-            Some(("2025-06-15T16:06:40.500+01:00".into(), false))
+            Some(("2025-06-15T16:06:40.500+01:00".into(), true))
         );
         assert_eq!(show(text("yesterday")), None);
         assert_eq!(show(text("1e400")), None);
