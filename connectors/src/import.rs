@@ -22,9 +22,9 @@ const MAX_ISSUES: usize = 1000;
 const MAX_ATTACHMENT: u64 = 4 << 30;
 /// Attachment bytes carried in a batch (`PendingAttachment::data`) before it is flushed early,
 /// so that memory stays bounded however large the input is.
-const MAX_BATCH_DATA: usize = 64 << 20;
+const MAX_BATCH_DATA: usize = 8 << 20;
 /// Text bytes carried in a batch before it is flushed early (long emails), for the same reason.
-const MAX_BATCH_TEXT: usize = 16 << 20;
+const MAX_BATCH_TEXT: usize = 4 << 20;
 
 /// How to import.
 #[derive(Clone, Debug)]
