@@ -10,21 +10,29 @@
 #   bench/connectors/run.sh                         # full size: ~1.1 GB of temporary files
 #   WHATSAPP_LINES=100000 MBOX_MIB=100 bench/connectors/run.sh   # a quick check
 #
-# SKIP_BUILD=1 reuses target/release/hearth; KEEP=1 keeps the temporary folder.
+# SKIP_BUILD=1 reuses target/release/hearth; HEARTH_BIN=PATH uses that binary instead (and
+# builds nothing); ONLY=whatsapp or ONLY=mbox runs one of the two; KEEP=1 keeps the temporary
+# folder; INPUTS=DIR generates the inputs there, once, and reuses them on later runs (delete
+# the folder after changing WHATSAPP_LINES or MBOX_MIB).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WHATSAPP_LINES="${WHATSAPP_LINES:-1000000}"
 MBOX_MIB="${MBOX_MIB:-1024}"
-BIN="$ROOT/target/release/hearth"
+BIN="${HEARTH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/hearth}"
+ONLY="${ONLY:-}"
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+if [[ -z "${HEARTH_BIN:-}" && "${SKIP_BUILD:-0}" != 1 ]]; then
     (cd "$ROOT" && cargo build --release -p hearth-web)
 fi
 [[ -x "$BIN" ]] || { echo "no $BIN: build it (cargo build --release -p hearth-web)" >&2; exit 1; }
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/hearth-bench.XXXXXX")"
 if [[ "${KEEP:-0}" != 1 ]]; then trap 'rm -rf "$WORK"' EXIT; fi
+INPUTS="${INPUTS:-$WORK}"
+mkdir -p "$INPUTS"
+WA_INPUT="$INPUTS/WhatsApp Chat with Inês.txt"
+MBOX_INPUT="$INPUTS/All mail Including Spam and Trash.mbox"
 export HEARTH_PASSPHRASE="bench passphrase"
 
 measure() { # name input format [import args...]
@@ -58,10 +66,20 @@ print(f"{name:9} {size:8.0f} MiB  {records:9d} records  {summary['skipped']:6d} 
 PY
 }
 
-echo "generating in $WORK: WhatsApp $WHATSAPP_LINES lines, mbox $MBOX_MIB MiB" >&2
-python3 "$ROOT/bench/connectors/generate.py" whatsapp "$WHATSAPP_LINES" "$WORK/WhatsApp Chat with Inês.txt" >/dev/null
-python3 "$ROOT/bench/connectors/generate.py" mbox "$MBOX_MIB" "$WORK/All mail Including Spam and Trash.mbox" >/dev/null
-
-echo "machine: $(nproc) cores, $(uname -sr); hearth $("$BIN" --version 2>/dev/null || echo '?')"
-measure whatsapp "$WORK/WhatsApp Chat with Inês.txt" whatsapp --tz Europe/Lisbon --me "Maya Lindqvist"
-measure mbox "$WORK/All mail Including Spam and Trash.mbox" mbox --tz Europe/Lisbon --me maya.lindqvist@gmail.com
+echo "machine: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p'), $(uname -sr); hearth $("$BIN" --version 2>/dev/null || echo '?') at $BIN"
+echo "load before: $(uptime)"
+if [[ "$ONLY" != mbox ]]; then
+    if [[ ! -s "$WA_INPUT" ]]; then
+        echo "generating in $INPUTS: WhatsApp $WHATSAPP_LINES lines" >&2
+        python3 "$ROOT/bench/connectors/generate.py" whatsapp "$WHATSAPP_LINES" "$WA_INPUT" >/dev/null
+    fi
+    measure whatsapp "$WA_INPUT" whatsapp --tz Europe/Lisbon --me "Maya Lindqvist"
+fi
+if [[ "$ONLY" != whatsapp ]]; then
+    if [[ ! -s "$MBOX_INPUT" ]]; then
+        echo "generating in $INPUTS: mbox $MBOX_MIB MiB" >&2
+        python3 "$ROOT/bench/connectors/generate.py" mbox "$MBOX_MIB" "$MBOX_INPUT" >/dev/null
+    fi
+    measure mbox "$MBOX_INPUT" mbox --tz Europe/Lisbon --me maya.lindqvist@gmail.com
+fi
+echo "load after: $(uptime)"

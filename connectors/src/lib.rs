@@ -15,8 +15,11 @@
 //! - Parsers never panic on any input (each has a property test feeding it arbitrary bytes).
 //! - Archives are read in place, never extracted to disk; entries that escape the archive's
 //!   root, absurd sizes and compression ratios (zip bombs) are refused.
-//! - Times the export gives without a zone are read in the `--tz` zone and marked
-//!   `offset_assumed`; ambiguous day/month order stops the import with a question.
+//! - `offset_assumed` means one thing in every format: the record's UTC offset did not come from
+//!   the source (the instant may still be exact). Times given without a zone are read in `--tz`;
+//!   UTC instants are shown in `--tz`'s offset; both are marked. Only an offset the export wrote
+//!   down is unmarked (the table is in [`time`]). Ambiguous day/month order stops the import
+//!   with a question.
 
 pub mod formats;
 pub mod import;

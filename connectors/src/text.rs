@@ -35,7 +35,24 @@ pub fn skip_bom<R: std::io::Read>(
 /// marks, and the BOM anywhere) and turns narrow no-break spaces (U+202F, before AM/PM) and
 /// no-break spaces into plain spaces.
 pub fn clean_marks(text: &str) -> String {
-    text.chars()
+    clean_marks_borrowed(text).into_owned()
+}
+
+/// [`clean_marks`] without a copy when there is nothing to clean (the common case, checked on
+/// the UTF-8 bytes of the five characters it removes or replaces).
+pub fn clean_marks_borrowed(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let has_mark = bytes.iter().enumerate().any(|(i, b)| match b {
+        0xC2 => bytes.get(i + 1) == Some(&0xA0),
+        0xE2 => matches!(bytes.get(i + 1..i + 3), Some([0x80, 0x8E | 0x8F | 0xAF])),
+        0xEF => bytes.get(i + 1..i + 3) == Some(&[0xBB, 0xBF][..]),
+        _ => false,
+    });
+    if !has_mark {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let cleaned: String = text
+        .chars()
         .filter(|c| !matches!(c, '\u{200E}' | '\u{200F}' | '\u{FEFF}'))
         .map(|c| {
             if matches!(c, '\u{202F}' | '\u{00A0}') {
@@ -44,7 +61,8 @@ pub fn clean_marks(text: &str) -> String {
                 c
             }
         })
-        .collect()
+        .collect();
+    std::borrow::Cow::Owned(cleaned)
 }
 
 /// Repairs Facebook/Instagram "Download Your Information" text, where each UTF-8 byte was
@@ -181,6 +199,11 @@ mod tests {
             "[12.03.25, 10:00:00] A: hi"
         );
         assert_eq!(decode_utf8(b"\xEF\xBB\xBFhello"), "hello");
+        assert!(matches!(
+            clean_marks_borrowed("São Paulo ❤ 🧗"),
+            std::borrow::Cow::Borrowed("São Paulo ❤ 🧗")
+        ));
+        assert_eq!(clean_marks_borrowed("a\u{00A0}b\u{FEFF}"), "a b");
     }
 
     #[test]

@@ -1,9 +1,21 @@
-//! The time-zone policy for exports whose times carry no zone.
+//! The time-zone policy: how a record's time gets its offset, and what `offset_assumed` means.
 //!
-//! Such a time is read as wall-clock time in the import's zone (`--tz`, or the machine's). A
-//! wall-clock time that happens twice (the hour repeated when clocks go back) takes the first
-//! occurrence; one that never happens (skipped when clocks go forward) is moved forward by the
-//! gap, as the phone that wrote it would have shown it.
+//! **The rule, for every format:** `offset_assumed` says *the offset did not come from the
+//! source*. It says nothing about the instant, which may still be exact. So:
+//!
+//! | the export gives | `occurred_at` | `offset_assumed` |
+//! |---|---|---|
+//! | a time with its own offset (`Date: ... +0100`, RFC 3339 `+02:00`, Day One's `timeZone`) | that instant, in that offset | `false` |
+//! | a UTC instant (epochs, `Z`, `+0000`, `... UTC`: Telegram's `date_unixtime`, Meta, X, Discord, Slack, iMessage, Reddit, generic epochs) | that instant, shown in the `--tz` zone's offset at that instant | `true` |
+//! | a wall-clock time without a zone (WhatsApp, Telegram's `date`, bare dates) | that wall-clock time read in `--tz` ([`localize`]) | `true` |
+//!
+//! A UTC-sourced time is shown in `--tz` (rather than `+00:00`) because that is how the owner
+//! saw it; the flag keeps apart offsets Hearth chose from offsets the source wrote down.
+//!
+//! Wall-clock times are read in the import's zone (`--tz`, or the machine's). A wall-clock time
+//! that happens twice (the hour repeated when clocks go back) takes the first occurrence; one
+//! that never happens (skipped when clocks go forward) is moved forward by the gap, as the phone
+//! that wrote it would have shown it.
 
 use std::str::FromStr;
 

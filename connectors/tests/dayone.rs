@@ -243,18 +243,8 @@ fn other_json_is_not_claimed() {
     assert!(import(&mut vault, &other, &options("UTC", &[]), &mut |_| {}).is_err());
 }
 
-fn mutate(bytes: &mut [u8], edits: &[(usize, u8)]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let n = bytes.len();
-    for (at, b) in edits {
-        bytes[at % n] = *b;
-    }
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000), prefix in any::<bool>()) {

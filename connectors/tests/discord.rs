@@ -255,18 +255,8 @@ fn other_exports_are_not_claimed_and_forcing_explains() {
     assert_eq!(summary.format, "whatsapp");
 }
 
-fn mutate(bytes: &mut [u8], edits: &[(usize, u8)]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let n = bytes.len();
-    for (at, b) in edits {
-        bytes[at % n] = *b;
-    }
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(json in proptest::collection::vec(any::<u8>(), 0..2000), csv in proptest::collection::vec(any::<u8>(), 0..2000)) {

@@ -298,16 +298,8 @@ fn mail_reddit_and_generic_formats_claim_no_other_sample() {
     }
 }
 
-/// 64 cases, or `PROPTEST_CASES` when set (a longer run).
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000), csv in any::<bool>(), prefix in any::<bool>()) {
@@ -329,17 +321,7 @@ proptest! {
     fn mutated_real_files_never_panic(edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..30), csv in any::<bool>()) {
         let (tmp, mut vault) = vault();
         let name = if csv { "notes.csv" } else { "notes.jsonl" };
-        let mut data = std::fs::read(examples().join("generic").join(name)).unwrap();
-        for (at, byte, op) in edits {
-            if data.is_empty() { break; }
-            let i = at % data.len();
-            match op % 4 {
-                0 => data[i] = byte,
-                1 => data.insert(i, byte),
-                2 => { data.remove(i); }
-                _ => data.truncate(i.max(1)),
-            }
-        }
+        let data = edit(&std::fs::read(examples().join("generic").join(name)).unwrap(), &edits);
         let path = tmp.path().join(name);
         std::fs::write(&path, &data).unwrap();
         let mut opts = options("UTC", &[]);

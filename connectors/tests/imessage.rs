@@ -517,18 +517,8 @@ fn other_databases_and_files_are_not_claimed() {
     assert!(err.to_string().contains("not a imessage export"), "{err}");
 }
 
-fn mutate(bytes: &mut [u8], edits: &[(usize, u8)]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let n = bytes.len();
-    for (at, b) in edits {
-        bytes[at % n] = *b;
-    }
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4000), header in any::<bool>()) {

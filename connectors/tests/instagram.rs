@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::path::Path;
-
 use hearth_connectors::{Input, formats, import};
 use hearth_vault::{Kind, Record};
 use proptest::prelude::*;
@@ -23,19 +21,6 @@ fn one<'a>(records: &'a [Record], needle: &str) -> &'a Record {
     let found = find(records, needle);
     assert_eq!(found.len(), 1, "{needle}");
     found[0]
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
 }
 
 fn check_messages(records: &[Record]) {
@@ -63,6 +48,8 @@ fn check_messages(records: &[Record]) {
         first.data.occurred_at.to_rfc3339(),
         "2025-04-05T21:12:40+01:00"
     );
+    // `timestamp_ms` is UTC, shown in the --tz offset: exact instant, offset not the export's.
+    assert!(records.iter().all(|r| r.data.offset_assumed));
     assert_eq!(
         first.data.metadata["share_link"],
         "https://www.instagram.com/reel/DIBq7mXsT2w/"
@@ -265,26 +252,15 @@ fn other_inputs_are_refused_clearly() {
     assert!(records(&vault).is_empty());
 }
 
-/// 64 cases, or `PROPTEST_CASES` when set (an explicit `cases` would override the variable).
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(64)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("message_1.json");
         std::fs::write(&path, &bytes).unwrap();
-        let (_t, mut vault) = vault();
-        let mut opts = options("Europe/Lisbon", &[]);
-        opts.format = Some("instagram".into());
-        let _ = import(&mut vault, &path, &opts, &mut |_| {});
+        let _ = import_as(&path, "instagram");
     }
 
     #[test]
@@ -296,18 +272,8 @@ proptest! {
         let dir = tmp.path().join("export");
         copy_dir(&examples().join("instagram"), &dir);
         let path = dir.join(THREAD).join("message_1.json");
-        let mut bytes = std::fs::read(&path).unwrap();
-        for (at, byte) in edits {
-            let i = at.index(bytes.len());
-            bytes[i] = byte;
-        }
-        if let Some(cut) = cut {
-            bytes.truncate(cut.index(bytes.len()));
-        }
+        let bytes = mutate_and_cut(std::fs::read(&path).unwrap(), &edits, cut);
         std::fs::write(&path, bytes).unwrap();
-        let (_t, mut vault) = vault();
-        let mut opts = options("Europe/Lisbon", &[]);
-        opts.format = Some("instagram".into());
-        let _ = import(&mut vault, &dir, &opts, &mut |_| {});
+        let _ = import_as(&dir, "instagram");
     }
 }

@@ -303,6 +303,113 @@ fn reimport_adds_nothing_and_stores_no_second_attachment() {
     assert_eq!(vault.status().unwrap().blobs.0, 1);
 }
 
+/// `eml` as Gmail's Takeout writes it into an mbox: a separator line, Gmail's own headers
+/// first (its thread id files the message in another conversation than the `.eml` would), and
+/// `From ` body lines escaped.
+fn as_takeout_mbox(eml: &str) -> String {
+    let mut mbox = String::from(
+        "From 1700001742378561001@xxx Fri Jun 27 16:31:02 +0000 2025\n\
+         X-GM-THRID: 1836052184561003117\n\
+         X-Gmail-Labels: Sent,Opened\n",
+    );
+    for line in eml.lines() {
+        if line.starts_with("From ") || line.starts_with(">From ") {
+            mbox.push('>');
+        }
+        mbox.push_str(line);
+        mbox.push('\n');
+    }
+    mbox.push('\n');
+    mbox
+}
+
+/// Imports `first` then `second` into one vault; returns both summaries and the records.
+fn import_both(
+    first: &std::path::Path,
+    second: &std::path::Path,
+) -> (
+    hearth_connectors::ImportSummary,
+    hearth_connectors::ImportSummary,
+    Vec<Record>,
+) {
+    let (_tmp, mut vault) = vault();
+    let a = run(&mut vault, first, &options("UTC", &[]));
+    let b = run(&mut vault, second, &options("UTC", &[]));
+    (a, b, records(&vault))
+}
+
+#[test]
+fn the_same_message_from_an_eml_and_a_gmail_mbox_is_stored_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The sample .eml has CRLF line ends; Gmail's mbox has LF.
+    let eml = std::fs::read_to_string(examples().join("mail/single.eml"))
+        .unwrap()
+        .replace("\r\n", "\n");
+    let crlf = |text: &str| text.replace('\n', "\r\n");
+    // The .eml as another client saved it: the Message-ID's domain in capitals and folded.
+    let resaved = eml.replace(
+        "Message-ID: <CANNUEHAVHAZYSRNQMGGPCM4BZRF636EG2@mail.gmail.com>",
+        "Message-ID:\n <CANNUEHAVHAZYSRNQMGGPCM4BZRF636EG2@MAIL.GMAIL.COM >",
+    );
+    assert_ne!(resaved, eml);
+    let eml_path = tmp.path().join("Obrigada.eml");
+    std::fs::write(&eml_path, crlf(&resaved)).unwrap();
+    let mbox_path = tmp.path().join("All mail Including Spam and Trash.mbox");
+    std::fs::write(&mbox_path, as_takeout_mbox(&eml)).unwrap();
+
+    for (first, second, formats) in [
+        (&eml_path, &mbox_path, ("eml", "mbox")),
+        (&mbox_path, &eml_path, ("mbox", "eml")),
+    ] {
+        let (a, b, records) = import_both(first, second);
+        assert_eq!((a.format, a.imported, a.duplicates), (formats.0, 1, 0));
+        assert_eq!((b.format, b.imported, b.duplicates), (formats.1, 0, 1));
+        assert_eq!(records.len(), 1);
+        let record = &records[0].data;
+        assert_eq!(
+            record.external_id.as_deref(),
+            Some("CANNUEHAVHAZYSRNQMGGPCM4BZRF636EG2@mail.gmail.com")
+        );
+        assert_eq!(
+            record.metadata.get("format").map(String::as_str),
+            Some(formats.0)
+        );
+        assert!(
+            record
+                .text
+                .contains("\nFrom Monday 7 July I'll be at Verdelha Health.")
+        );
+    }
+
+    // Without a Message-ID, the fallback hash of date, sender, subject and text still matches.
+    let bare = eml.replace(
+        "Message-ID: <CANNUEHAVHAZYSRNQMGGPCM4BZRF636EG2@mail.gmail.com>\n",
+        "",
+    );
+    assert_ne!(bare, eml);
+    std::fs::write(&eml_path, crlf(&bare)).unwrap();
+    std::fs::write(&mbox_path, as_takeout_mbox(&bare)).unwrap();
+    let (a, b, records) = import_both(&eml_path, &mbox_path);
+    assert_eq!((a.imported, b.imported, b.duplicates), (1, 0, 1));
+    assert_eq!(records.len(), 1);
+    assert!(
+        records[0]
+            .data
+            .external_id
+            .as_deref()
+            .unwrap()
+            .starts_with("hash:")
+    );
+
+    // A different message without a Message-ID (same date, sender and subject, another text)
+    // stays a record of its own.
+    let other = bare.replace("I'm taking the cactus.", "I'm leaving the cactus.");
+    std::fs::write(&mbox_path, as_takeout_mbox(&other)).unwrap();
+    let (_, b, records) = import_both(&eml_path, &mbox_path);
+    assert_eq!((b.imported, b.duplicates), (1, 0));
+    assert_eq!(records.len(), 2);
+}
+
 #[test]
 fn mail_folder_and_zip_as_downloaded() {
     let (tmp, mut vault) = vault();
@@ -535,35 +642,8 @@ fn not_mail_is_refused_clearly() {
     assert!(records(&vault).is_empty());
 }
 
-fn mutate(base: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    let mut data = base.to_vec();
-    for &(at, byte, op) in edits {
-        if data.is_empty() {
-            break;
-        }
-        let i = at % data.len();
-        match op % 4 {
-            0 => data[i] = byte,
-            1 => data.insert(i, byte),
-            2 => {
-                data.remove(i);
-            }
-            _ => data.truncate(i),
-        }
-    }
-    data
-}
-
-/// 64 cases, or `PROPTEST_CASES` when set (a longer run).
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..3000), prefix in any::<bool>(), format in prop_oneof![Just("mbox"), Just("eml")]) {
@@ -585,7 +665,7 @@ proptest! {
     fn mutated_real_mail_never_panics(edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..40), mbox in any::<bool>()) {
         let (tmp, mut vault) = vault();
         let (name, base) = if mbox { ("m.mbox", "mail/takeout.mbox") } else { ("m.eml", "mail/single.eml") };
-        let data = mutate(&std::fs::read(examples().join(base)).unwrap(), &edits);
+        let data = edit(&std::fs::read(examples().join(base)).unwrap(), &edits);
         let path = tmp.path().join(name);
         std::fs::write(&path, &data).unwrap();
         let mut opts = options("UTC", &[]);

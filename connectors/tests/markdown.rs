@@ -11,19 +11,6 @@ use hearth_connectors::import;
 use proptest::prelude::*;
 use support::*;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
-}
-
 const UNDATED: [&str; 3] = ["Climbing log.md", "People/Inês.md", "People/Pimenta.md"];
 
 /// A copy of the sample vault whose undated notes have a known modification time.
@@ -317,18 +304,8 @@ fn detection_is_modest_and_leaves_other_exports_alone() {
     assert!(err.to_string().contains("not a markdown export"), "{err}");
 }
 
-fn mutate(bytes: &mut [u8], edits: &[(usize, u8)]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let n = bytes.len();
-    for (at, b) in edits {
-        bytes[at % n] = *b;
-    }
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000), front in any::<bool>()) {

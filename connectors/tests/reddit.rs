@@ -40,7 +40,8 @@ fn export_counts_kinds_texts_and_threads() {
     );
     let records = records(&vault);
     assert!(records.iter().all(|r| r.data.source == "reddit"));
-    assert!(records.iter().all(|r| !r.data.offset_assumed));
+    // UTC instants shown in the --tz offset: the offset is not the export's, so it is marked.
+    assert!(records.iter().all(|r| r.data.offset_assumed));
     let posts = of_kind(&records, Kind::Post);
     let comments = of_kind(&records, Kind::Comment);
     let messages = of_kind(&records, Kind::Message);
@@ -265,16 +266,8 @@ fn bad_rows_are_reported_with_their_line_and_deleted_bodies_marked() {
     );
 }
 
-/// 64 cases, or `PROPTEST_CASES` when set (a longer run).
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000), header in 0..4usize) {
@@ -297,17 +290,7 @@ proptest! {
     fn mutated_real_export_never_panics(edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..30), file in 0..3usize) {
         let (tmp, mut vault) = vault();
         let name = ["posts.csv", "comments.csv", "messages.csv"][file];
-        let mut data = std::fs::read(examples().join("reddit").join(name)).unwrap();
-        for (at, byte, op) in edits {
-            if data.is_empty() { break; }
-            let i = at % data.len();
-            match op % 4 {
-                0 => data[i] = byte,
-                1 => data.insert(i, byte),
-                2 => { data.remove(i); }
-                _ => data.truncate(i.max(1)),
-            }
-        }
+        let data = edit(&std::fs::read(examples().join("reddit").join(name)).unwrap(), &edits);
         let path = tmp.path().join(name);
         std::fs::write(&path, &data).unwrap();
         let mut opts = options("UTC", &[]);

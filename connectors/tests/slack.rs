@@ -187,19 +187,6 @@ fn sample_export_zip_in_a_folder_and_reimport() {
     assert_eq!((folder.imported, folder.duplicates), (0, 19));
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn damaged_messages_are_reported_and_the_rest_kept() {
     let (tmp, mut vault) = vault();
@@ -282,18 +269,8 @@ fn other_exports_are_not_claimed() {
     assert_eq!(summary.format, "discord");
 }
 
-fn mutate(bytes: &mut [u8], edits: &[(usize, u8)]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let n = bytes.len();
-    for (at, b) in edits {
-        bytes[at % n] = *b;
-    }
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(users in proptest::collection::vec(any::<u8>(), 0..1000), day in proptest::collection::vec(any::<u8>(), 0..2000)) {

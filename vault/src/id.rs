@@ -36,10 +36,7 @@ impl Id {
     pub fn generate() -> Self {
         static LAST: Mutex<u128> = Mutex::new(0);
         let millis = chrono::Utc::now().timestamp_millis().max(0) as u128 & ((1 << 48) - 1);
-        let mut random = [0u8; 10];
-        // The OS random source does not fail on supported platforms; if it ever did, the
-        // monotonic counter below would still keep ids unique within the process.
-        let _ = SystemRandom::new().fill(&mut random);
+        let random = random_bits();
         let mut value = millis << 80;
         for (i, byte) in random.iter().enumerate() {
             value |= u128::from(*byte) << (8 * (9 - i));
@@ -97,6 +94,33 @@ impl FromStr for Id {
             Err(BadId(s.to_owned()))
         }
     }
+}
+
+/// 80 random bits for an id, from the operating system's random source, read 4 KiB at a time
+/// (ids are made by the million in an import, and they are not secrets: one system call each
+/// showed in profiles). The OS random source does not fail on supported platforms; if it ever
+/// did, the monotonic counter in [`Id::generate`] would still keep ids unique within the
+/// process.
+fn random_bits() -> [u8; 10] {
+    const POOL: usize = 4096;
+    thread_local! {
+        static BUFFER: std::cell::RefCell<(Box<[u8; POOL]>, usize)> =
+            std::cell::RefCell::new((Box::new([0u8; POOL]), POOL));
+    }
+    BUFFER.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (pool, used) = &mut *guard;
+        if *used + 10 > POOL {
+            let _ = SystemRandom::new().fill(&mut pool[..]);
+            *used = 0;
+        }
+        let mut out = [0u8; 10];
+        out.copy_from_slice(&pool[*used..*used + 10]);
+        // Each byte is handed out once.
+        pool[*used..*used + 10].fill(0);
+        *used += 10;
+        out
+    })
 }
 
 #[cfg(test)]

@@ -186,34 +186,44 @@ impl RecordData {
         }
     }
 
-    /// The parts of the keyed content hash that decides whether two records are the same item.
+    /// Calls `hash` with the parts of the keyed content hash that decides whether two records
+    /// are the same item (borrowed, so an insert copies nothing to compute it).
     ///
-    /// With a source id, the source, the conversation and that id decide; without one, the
-    /// time, author, conversation and text do.
-    pub(crate) fn identity_parts(&self) -> Vec<Vec<u8>> {
+    /// - An email with a source id: the source and that id (its normalised `Message-ID`, which
+    ///   names the message worldwide), whatever thread the copy was filed in, so the same
+    ///   message imported from a `.eml` file and from a Gmail mbox is one record.
+    /// - Any other record with a source id: the source, the conversation and that id (many
+    ///   platforms number items per chat).
+    /// - Without one: the source, kind, time, author, conversation and text.
+    pub(crate) fn with_identity_parts<T>(&self, hash: impl FnOnce(&[&[u8]]) -> T) -> T {
         let conversation = self
             .conversation
             .as_ref()
             .map(|c| c.id.as_bytes())
             .unwrap_or(b"");
         match &self.external_id {
-            Some(external) => vec![
-                self.source.as_bytes().to_vec(),
-                b"external".to_vec(),
-                conversation.to_vec(),
-                external.as_bytes().to_vec(),
-            ],
-            None => vec![
-                self.source.as_bytes().to_vec(),
-                self.kind.as_str().as_bytes().to_vec(),
-                self.occurred_at.timestamp_millis().to_be_bytes().to_vec(),
+            Some(external) if self.kind == Kind::Email => hash(&[
+                self.source.as_bytes(),
+                b"external message",
+                external.as_bytes(),
+            ]),
+            Some(external) => hash(&[
+                self.source.as_bytes(),
+                b"external",
+                conversation,
+                external.as_bytes(),
+            ]),
+            None => hash(&[
+                self.source.as_bytes(),
+                self.kind.as_str().as_bytes(),
+                &self.occurred_at.timestamp_millis().to_be_bytes(),
                 self.author
                     .as_ref()
-                    .map(|a| a.name.as_bytes().to_vec())
-                    .unwrap_or_default(),
-                conversation.to_vec(),
-                self.text.as_bytes().to_vec(),
-            ],
+                    .map(|a| a.name.as_bytes())
+                    .unwrap_or(b""),
+                conversation,
+                self.text.as_bytes(),
+            ]),
         }
     }
 }

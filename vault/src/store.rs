@@ -74,7 +74,8 @@ const MIGRATIONS: &[&str] = &[
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Opens the database with the vault's settings: WAL, full sync (an acknowledged write survives
-/// a crash), foreign keys, secure delete (freed pages are zeroed), temporary data in memory.
+/// a crash), foreign keys, secure delete (freed pages are zeroed), temporary data in memory, a
+/// 16 MiB page cache and a checkpoint every 10 000 WAL pages.
 pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection, VaultError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -92,6 +93,13 @@ pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection, VaultErro
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // A page cache of 16 MiB (SQLite's default is 2 MiB): the keyed-hash index is written in
+    // random order, and with the default an import of a million records spent more time in
+    // page reads and writes than in everything else. Bounded, so memory stays flat.
+    conn.pragma_update(None, "cache_size", -16 * 1024)?;
+    // Checkpoint every 10 000 pages (about 40 MiB of WAL) instead of 1000, so that index pages
+    // that each batch rewrites are copied into the database once per several batches.
+    conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     Ok(conn)
 }
 
@@ -180,20 +188,20 @@ pub(crate) fn insert_record(
     tx: &Transaction<'_>,
     row: &RecordRow,
 ) -> Result<Option<String>, VaultError> {
+    // Cached statements: an import inserts records by the million, and parsing the SQL again
+    // for each one cost more than the insert itself.
     let existing: Option<String> = tx
-        .query_row(
-            "SELECT id FROM records WHERE content_hash = ?1",
-            [&row.content_hash[..]],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT id FROM records WHERE content_hash = ?1")?
+        .query_row([&row.content_hash[..]], |r| r.get(0))
         .optional()?;
     if existing.is_some() {
         return Ok(existing);
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO records (id, source, kind, occurred_at, utc_offset, imported_at, content_hash, size, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
+    )?
+    .execute(params![
             row.id,
             row.source,
             row.kind,

@@ -337,9 +337,7 @@ impl Vault {
         let tx = self.conn.transaction()?;
         let mut outcomes = Vec::with_capacity(records.len());
         for data in records {
-            let parts = data.identity_parts();
-            let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-            let content_hash = self.keys.content_hash(&parts);
+            let content_hash = data.with_identity_parts(|parts| self.keys.content_hash(parts));
             let id = Id::generate();
             let body = serde_json::to_vec(&Body::from_data(data))
                 .map_err(|e| VaultError::InvalidInput(e.to_string()))?;
@@ -360,10 +358,10 @@ impl Vault {
                 Some(existing) => outcomes.push(InsertOutcome::Duplicate(parse_id(&existing)?)),
                 None => {
                     for blob in data.attachments.iter().filter_map(|a| a.blob.as_ref()) {
-                        tx.execute(
+                        tx.prepare_cached(
                             "UPDATE blobs SET record_id = ?2 WHERE id = ?1 AND record_id IS NULL",
-                            [blob.as_str(), id.as_str()],
-                        )?;
+                        )?
+                        .execute([blob.as_str(), id.as_str()])?;
                     }
                     outcomes.push(InsertOutcome::Inserted(id));
                 }
@@ -394,16 +392,11 @@ impl Vault {
     /// Whether a record with the same identity is stored already (to skip work such as storing
     /// its attachments before inserting it).
     pub fn contains(&self, record: &RecordData) -> Result<Option<RecordId>, VaultError> {
-        let parts = record.identity_parts();
-        let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-        let hash = self.keys.content_hash(&parts);
+        let hash = record.with_identity_parts(|parts| self.keys.content_hash(parts));
         let id: Option<String> = self
             .conn
-            .query_row(
-                "SELECT id FROM records WHERE content_hash = ?1",
-                [&hash[..]],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT id FROM records WHERE content_hash = ?1")?
+            .query_row([&hash[..]], |r| r.get(0))
             .optional()?;
         id.map(|id| parse_id(&id)).transpose()
     }

@@ -7,7 +7,7 @@
 //! | field | meaning |
 //! |---|---|
 //! | `text` | the record's text (**required**; a row without it, or with only spaces, is skipped) |
-//! | `timestamp` | when (**required** in every row): RFC 3339 with an offset (`2025-03-23T11:27:41+00:00`, kept as written); a date and time without an offset (`2025-03-23 11:27:41` or with `T`, read in `--tz` and marked assumed); a date (`2025-03-23`, midnight in `--tz`, assumed); or a Unix epoch in seconds (a JSON number or a string of digits, optionally with a fraction; values above 10^11 are taken as milliseconds), stored as that instant in the `--tz` offset |
+//! | `timestamp` | when (**required** in every row): RFC 3339 with an offset (`2025-03-23T11:27:41+00:00`, kept as written); a date and time without an offset (`2025-03-23 11:27:41` or with `T`, read in `--tz` and marked assumed); a date (`2025-03-23`, midnight in `--tz`, assumed); or a Unix epoch in seconds (a JSON number or a string of digits, optionally with a fraction; values above 10^11 are taken as milliseconds), stored as that instant in the `--tz` offset, marked assumed |
 //! | `author` | who wrote it (a name; `--me` marks the owner) |
 //! | `source` | where it came from (`sms`, `voice-memo`, ...); defaults to `jsonl` or `csv` |
 //! | `conversation` | the conversation or channel it belongs to (used as its id and name) |
@@ -37,12 +37,6 @@ use serde_json::Value;
 use crate::input::{Entry, Input};
 use crate::time::{from_epoch_millis, from_epoch_seconds, localize};
 use crate::{ConnectorError, Context, Format, Parsed, Sink, text};
-
-/// Generic JSON Lines.
-pub struct Jsonl;
-
-/// Generic CSV with a header row.
-pub struct Csv;
 
 /// Score for a file of the generic shape: low, so that specific formats win.
 const SCORE: u8 = 30;
@@ -81,7 +75,8 @@ fn parse_timestamp(field: &Field, tz: chrono_tz::Tz) -> Option<(DateTime<FixedOf
         }
     };
     let raw = match field {
-        Field::Number(n) => return n.as_f64().and_then(epoch).map(|t| (t, false)),
+        // An epoch is an exact instant, shown in --tz: the offset is not the file's.
+        Field::Number(n) => return n.as_f64().and_then(epoch).map(|t| (t, true)),
         Field::Text(s) => s.trim(),
         Field::Json(_) => return None,
     };
@@ -93,7 +88,7 @@ fn parse_timestamp(field: &Field, tz: chrono_tz::Tz) -> Option<(DateTime<FixedOf
         && numeric.chars().filter(|c| *c == '.').count() <= 1
         && numeric.chars().any(|c| c.is_ascii_digit())
     {
-        return raw.parse::<f64>().ok().and_then(epoch).map(|t| (t, false));
+        return raw.parse::<f64>().ok().and_then(epoch).map(|t| (t, true));
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Some((t, false));
@@ -182,6 +177,98 @@ fn build(
         metadata,
     };
     Ok(Parsed::new(record))
+}
+
+/// One of the two generic formats ([`JSONL`], [`CSV`]): they differ only in which files are
+/// theirs and how a file splits into rows; each row becomes a record through the same
+/// [`row_to_sink`].
+pub struct Generic {
+    /// The format's name, also the default `source`.
+    name: &'static str,
+    /// One line for `--list-formats`.
+    description: &'static str,
+    /// Whether an entry is a file of this format.
+    is_entry: fn(&Input, &Entry) -> bool,
+    /// Reads one file, row by row, into the sink (each row through [`row_to_sink`]).
+    parse_file: fn(&Input, &str, &Context, &mut dyn Sink) -> Result<(), ConnectorError>,
+    /// Why an input without any such file is not this format.
+    missing: &'static str,
+}
+
+/// Generic JSON Lines.
+pub static JSONL: Generic = Generic {
+    name: "jsonl",
+    description: "Generic JSON Lines: one object per line with text, timestamp, author, source, conversation, kind, id",
+    is_entry: is_jsonl_entry,
+    parse_file: parse_jsonl,
+    missing: "no file whose first line is a JSON object with a \"text\" field",
+};
+
+/// Generic CSV with a header row.
+pub static CSV: Generic = Generic {
+    name: "csv",
+    description: "Generic CSV with a header row naming text and timestamp (and author, source, conversation, kind, id)",
+    is_entry: is_csv_entry,
+    parse_file: parse_csv,
+    missing: "no CSV file whose header row names both `text` and `timestamp`",
+};
+
+impl Format for Generic {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn description(&self) -> &'static str {
+        self.description
+    }
+
+    fn detect(&self, input: &Input) -> u8 {
+        let found = input
+            .entries()
+            .iter()
+            .take(1000)
+            .any(|e| (self.is_entry)(input, e));
+        if found { SCORE } else { 0 }
+    }
+
+    fn parse(
+        &self,
+        input: &Input,
+        ctx: &Context,
+        sink: &mut dyn Sink,
+    ) -> Result<(), ConnectorError> {
+        let files: Vec<String> = input
+            .entries()
+            .iter()
+            .filter(|e| (self.is_entry)(input, e))
+            .map(|e| e.path.clone())
+            .collect();
+        if files.is_empty() {
+            return Err(not_this(self.name, input, self.missing));
+        }
+        for file in files {
+            (self.parse_file)(input, &file, ctx, sink)?;
+        }
+        Ok(())
+    }
+}
+
+/// The one mapping from a row's named fields (a JSON line's or a CSV row's) to the sink: a
+/// record, or the row reported at `here` with the reason it is not one.
+fn row_to_sink(
+    fields: Vec<(String, Field)>,
+    format: &'static str,
+    ctx: &Context,
+    here: String,
+    sink: &mut dyn Sink,
+) -> Result<(), ConnectorError> {
+    match build(fields, format, ctx) {
+        Ok(parsed) => sink.record(parsed),
+        Err(reason) => {
+            sink.skip(here, reason);
+            Ok(())
+        }
+    }
 }
 
 fn not_this(format: &'static str, input: &Input, reason: &str) -> ConnectorError {
@@ -286,56 +373,9 @@ fn parse_jsonl(
                     continue;
                 }
             };
-            match build(object_fields(object), "jsonl", ctx) {
-                Ok(parsed) => sink.record(parsed)?,
-                Err(reason) => sink.skip(here, reason),
-            }
+            row_to_sink(object_fields(object), JSONL.name, ctx, here, sink)?;
         }
     })
-}
-
-impl Format for Jsonl {
-    fn name(&self) -> &'static str {
-        "jsonl"
-    }
-
-    fn description(&self) -> &'static str {
-        "Generic JSON Lines: one object per line with text, timestamp, author, source, conversation, kind, id"
-    }
-
-    fn detect(&self, input: &Input) -> u8 {
-        let found = input
-            .entries()
-            .iter()
-            .take(1000)
-            .any(|e| is_jsonl_entry(input, e));
-        if found { SCORE } else { 0 }
-    }
-
-    fn parse(
-        &self,
-        input: &Input,
-        ctx: &Context,
-        sink: &mut dyn Sink,
-    ) -> Result<(), ConnectorError> {
-        let files: Vec<String> = input
-            .entries()
-            .iter()
-            .filter(|e| is_jsonl_entry(input, e))
-            .map(|e| e.path.clone())
-            .collect();
-        if files.is_empty() {
-            return Err(not_this(
-                "jsonl",
-                input,
-                "no file whose first line is a JSON object with a \"text\" field",
-            ));
-        }
-        for file in files {
-            parse_jsonl(input, &file, ctx, sink)?;
-        }
-        Ok(())
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,10 +461,7 @@ fn parse_csv(
                         .filter(|(_, c)| !c.is_empty())
                         .map(|(n, c)| (n.clone(), Field::Text(c)))
                         .collect();
-                    match build(fields, "csv", ctx) {
-                        Ok(parsed) => sink.record(parsed)?,
-                        Err(reason) => sink.skip(here, reason),
-                    }
+                    row_to_sink(fields, CSV.name, ctx, here, sink)?;
                 }
                 Err(e) => {
                     if let csv::ErrorKind::Io(_) = e.kind() {
@@ -442,50 +479,6 @@ fn parse_csv(
             }
         }
     })
-}
-
-impl Format for Csv {
-    fn name(&self) -> &'static str {
-        "csv"
-    }
-
-    fn description(&self) -> &'static str {
-        "Generic CSV with a header row naming text and timestamp (and author, source, conversation, kind, id)"
-    }
-
-    fn detect(&self, input: &Input) -> u8 {
-        let found = input
-            .entries()
-            .iter()
-            .take(1000)
-            .any(|e| is_csv_entry(input, e));
-        if found { SCORE } else { 0 }
-    }
-
-    fn parse(
-        &self,
-        input: &Input,
-        ctx: &Context,
-        sink: &mut dyn Sink,
-    ) -> Result<(), ConnectorError> {
-        let files: Vec<String> = input
-            .entries()
-            .iter()
-            .filter(|e| is_csv_entry(input, e))
-            .map(|e| e.path.clone())
-            .collect();
-        if files.is_empty() {
-            return Err(not_this(
-                "csv",
-                input,
-                "no CSV file whose header row names both `text` and `timestamp`",
-            ));
-        }
-        for file in files {
-            parse_csv(input, &file, ctx, sink)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -509,13 +502,14 @@ mod tests {
             show(text("2025-01-02")),
             Some(("2025-01-02T00:00:00+00:00".into(), true))
         );
+        // Epochs are exact instants; the offset shown is --tz's, so it is marked assumed.
         assert_eq!(
             show(text("1750000000")),
-            Some(("2025-06-15T16:06:40+01:00".into(), false))
+            Some(("2025-06-15T16:06:40+01:00".into(), true))
         );
         assert_eq!(
             show(Field::Number(1_750_000_000_500u64.into())),
-            Some(("2025-06-15T16:06:40.500+01:00".into(), false))
+            Some(("2025-06-15T16:06:40.500+01:00".into(), true))
         );
         assert_eq!(show(text("yesterday")), None);
         assert_eq!(show(text("1e400")), None);

@@ -20,13 +20,15 @@
 //!   with the record ([`PendingAttachment::data`]) and are stored as sealed blobs. Attachments in
 //!   every branch of an alternative are kept, so nothing is lost.
 //!
-//! Records are [`Kind::Email`] from source `mail` (the same for `.eml` and mbox, so a message
-//! imported both ways is stored once when it lands in the same conversation):
+//! Records are [`Kind::Email`] from source `mail`, the same for `.eml` and mbox. A message's
+//! identity is its `external_id` alone (the vault leaves an email's thread out of its
+//! deduplication key), so the same message imported from a `.eml` file and from a Gmail mbox,
+//! where Gmail's thread id files it in another conversation, is stored once:
 //!
 //! | field | from |
 //! |---|---|
 //! | `occurred_at` | `Date:` with its own offset (`offset_assumed` false); an mbox falls back to its `From ` line |
-//! | `external_id` | `Message-ID` without `<>`; else `hash:` and a hash of date, `From` and subject |
+//! | `external_id` | the normalised `Message-ID` (no `<>` or folding spaces, domain in lower case); without one, `hash:` and a hash of date, `From` address, subject and text |
 //! | `author` | the first `From` address (name, and the address as handle) |
 //! | `participants` | `From`, `To` and `Cc`, once each |
 //! | `conversation` | the thread: Gmail's `X-GM-THRID`, else the root of `References`, else `In-Reply-To`, else the message's own id; named by the subject without `Re:`/`Fwd:` |
@@ -518,8 +520,25 @@ fn param(params: &[(String, String)], name: &str) -> Option<String> {
         .map(|(_, v)| decode_words(v))
 }
 
-/// The message ids (`<...>`) in a header value, without their brackets; a value without any
-/// brackets counts as one bare id.
+/// A message id as Hearth keeps it: without its angle brackets, without the spaces a folded
+/// header leaves inside it, and with its domain (after the last `@`, case-insensitive in mail)
+/// in lower case; the local part keeps its case, which RFC 5322 leaves to the sender.
+fn normalize_message_id(id: &str) -> String {
+    let id: String = id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    match id.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
+        None => id,
+    }
+}
+
+/// The message ids (`<...>`) in a header value, normalised ([`normalize_message_id`]); a value
+/// without any brackets counts as one bare id.
 fn message_ids(value: &str) -> Vec<String> {
     let mut ids = Vec::new();
     let mut rest = value;
@@ -528,16 +547,16 @@ fn message_ids(value: &str) -> Vec<String> {
         let Some(close) = after.find('>') else {
             break;
         };
-        let id = after[..close].trim();
+        let id = normalize_message_id(&after[..close]);
         if !id.is_empty() {
-            ids.push(id.to_owned());
+            ids.push(id);
         }
         rest = &after[close + 1..];
     }
     if ids.is_empty() {
         let bare = value.trim();
         if !bare.is_empty() && !bare.contains(char::is_whitespace) {
-            ids.push(bare.to_owned());
+            ids.push(normalize_message_id(bare));
         }
     }
     ids
@@ -938,31 +957,6 @@ pub(crate) fn message_record(raw: &[u8], origin: &Origin) -> Result<Parsed, Stri
         .unfolded("references")
         .map(|v| message_ids(&v))
         .unwrap_or_default();
-    let external_id = message_id.clone().unwrap_or_else(|| {
-        let from = author
-            .as_ref()
-            .map(|a| a.handle.as_ref().unwrap_or(&a.name));
-        format!(
-            "hash:{}",
-            short_hash(&format!(
-                "{}|{}|{subject}",
-                occurred_at.to_rfc3339(),
-                from.map(String::as_str).unwrap_or("")
-            ))
-        )
-    });
-    let thread = headers
-        .text("x-gm-thrid")
-        .filter(|t| !t.is_empty())
-        .or_else(|| references.first().cloned())
-        .or_else(|| in_reply_to.clone())
-        .unwrap_or_else(|| external_id.clone());
-    let thread_name = strip_reply_prefixes(&subject);
-    let conversation = Conversation {
-        id: thread,
-        name: (!thread_name.is_empty()).then(|| thread_name.to_owned()),
-    };
-
     let mut collected = Collected::default();
     let mut budget = MAX_PARTS;
     walk_part(&headers, body, 0, "text/plain", &mut budget, &mut collected);
@@ -990,6 +984,32 @@ pub(crate) fn message_record(raw: &[u8], origin: &Origin) -> Result<Parsed, Stri
         (true, _) => body_text,
         (false, true) => subject.clone(),
         (false, false) => format!("{subject}\n\n{body_text}"),
+    };
+    // The message's identity: its Message-ID, else a hash of what any copy of it has (date,
+    // sender, subject and text), never where the copy was filed.
+    let external_id = message_id.clone().unwrap_or_else(|| {
+        let from = author
+            .as_ref()
+            .map(|a| a.handle.as_ref().unwrap_or(&a.name));
+        format!(
+            "hash:{}",
+            short_hash(&format!(
+                "{}|{}|{text}",
+                occurred_at.to_rfc3339(),
+                from.map(String::as_str).unwrap_or("")
+            ))
+        )
+    });
+    let thread = headers
+        .text("x-gm-thrid")
+        .filter(|t| !t.is_empty())
+        .or_else(|| references.first().cloned())
+        .or_else(|| in_reply_to.clone())
+        .unwrap_or_else(|| external_id.clone());
+    let thread_name = strip_reply_prefixes(&subject);
+    let conversation = Conversation {
+        id: thread,
+        name: (!thread_name.is_empty()).then(|| thread_name.to_owned()),
     };
 
     if !subject.is_empty() {
@@ -1180,6 +1200,11 @@ mod tests {
         assert_eq!(names, ["Lindqvist, Maya", "Bo", "c@d.e", "f@g.h"]);
         assert_eq!(people[0].handle.as_deref(), Some("maya@example.com"));
         assert_eq!(message_ids(" <a@b>\n <c@d>"), ["a@b", "c@d"]);
+        assert_eq!(
+            message_ids("<CAN x@Mail.Gmail.COM> <\n AbC@d.e >"),
+            ["CANx@mail.gmail.com", "AbC@d.e"]
+        );
+        assert_eq!(message_ids("Bare@Host.Org"), ["Bare@host.org"]);
         assert_eq!(
             parse_date("Wed, 19 Mar 2025 03:02:41 -0700 (PDT)").map(|d| d.to_rfc3339()),
             Some("2025-03-19T03:02:41-07:00".to_owned())

@@ -22,7 +22,8 @@
 //!   (`å` is `\u00c3\u00a5`, `❤` is `\u00e2\u009d\u00a4`), so every string (names, content,
 //!   reactions, titles, places) goes through [`text::fix_meta_mojibake`].
 //! - A **BOM** may start the file.
-//! - `timestamp_ms` (messages) and `timestamp` (posts, seconds) are UTC.
+//! - `timestamp_ms` (messages) and `timestamp` (posts, seconds) are UTC: exact instants, shown
+//!   in the `--tz` offset and marked `offset_assumed` (the offset is not the export's).
 //! - Media (`photos`, `videos`, `audio_files`, `files`, `gifs`, `sticker`) are `uri`s relative to
 //!   the export's root; they become attachments, stored when the export includes them.
 //! - Reactions, shared links, call durations and unsent markers go into metadata.
@@ -650,7 +651,8 @@ impl Run<'_> {
             source: self.source().into(),
             kind: Kind::Post,
             occurred_at,
-            offset_assumed: false,
+            // UTC instants shown in --tz: the offset is not the export's.
+            offset_assumed: true,
             external_id: Some(format!("post|{at}|{}", short_hash(&body))),
             author: Some(self.owner_person()),
             participants: Vec::new(),
@@ -1033,7 +1035,8 @@ impl Thread<'_, '_> {
             source: self.run.source().into(),
             kind: Kind::Message,
             occurred_at,
-            offset_assumed: false,
+            // UTC instants shown in --tz: the offset is not the export's.
+            offset_assumed: true,
             external_id: Some(external_id),
             author: Some(self.run.person(sender)),
             participants: self.participants.clone(),

@@ -1,6 +1,7 @@
 //! The registry of export formats.
 //!
-//! To add a format: write a module with a unit struct implementing [`Format`](crate::Format),
+//! To add a format: write a module with a unit struct implementing [`Format`](crate::Format)
+//! (the two generic formats share one struct, [`generic::Generic`]),
 //! add it to [`all`], and give it fixtures, tests and a property test feeding it arbitrary bytes.
 
 pub mod dayone;
@@ -29,8 +30,8 @@ static FORMATS: &[&dyn Format] = &[
     &mbox::Mbox,
     &mail::Eml,
     &reddit::Reddit,
-    &generic::Jsonl,
-    &generic::Csv,
+    &generic::JSONL,
+    &generic::CSV,
     &telegram::Telegram,
     &twitter::Twitter,
     &meta::Facebook,

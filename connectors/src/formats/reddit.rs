@@ -15,7 +15,8 @@
 //! Traps:
 //!
 //! - **Quoting:** bodies are RFC 4180 quoted, span lines and double their quotes (`""`).
-//! - **Dates:** `2023-01-15 12:34:56 UTC`; stored as that instant, shown in the `--tz` offset.
+//! - **Dates:** `2023-01-15 12:34:56 UTC`; stored as that instant, shown in the `--tz` offset
+//!   and marked `offset_assumed` (the offset is not the export's).
 //! - **Removed content:** a body of `[deleted]` or `[removed]` is not text the owner can get
 //!   back. The item is still imported (its time, subreddit and thread are real) with an empty
 //!   body and metadata `removed` = `deleted` or `removed`; a post keeps its title.
@@ -499,7 +500,8 @@ fn build(
         source: "reddit".into(),
         kind,
         occurred_at,
-        offset_assumed: false,
+        // UTC instants shown in --tz: the offset is not the export's.
+        offset_assumed: true,
         external_id: Some(external_id),
         author,
         participants,

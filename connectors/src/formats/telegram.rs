@@ -21,8 +21,9 @@
 //! - **`text` is a string or a mixed array** of strings and `{type, text}` entities; newer exports
 //!   also carry `text_entities` (always an array), which is preferred. Some recent exports put
 //!   the body in `rich_message` instead; its strings are collected as a last resort.
-//! - **Time:** `date_unixtime` is the truth (shown in the `--tz` offset); without it `date` is
-//!   read as wall-clock time in `--tz` and the offset is marked assumed.
+//! - **Time:** `date_unixtime` is the truth (an exact instant, shown in the `--tz` offset);
+//!   without it `date` is read as wall-clock time in `--tz`. Either way the offset is not the
+//!   export's, so it is marked assumed (see [`time`](crate::time) for the rule).
 //! - **Media:** `photo` and `file` are paths relative to `result.json`'s folder, or the literal
 //!   `(File not included. Change data exporting settings to download.)` (or `(File exceeds
 //!   maximum size. ...)`); either way the record
@@ -722,8 +723,9 @@ fn message_time(
     ctx: &Context,
 ) -> Result<(DateTime<FixedOffset>, bool), String> {
     if let Some(secs) = obj.get("date_unixtime").and_then(epoch) {
+        // An exact instant; its offset is --tz's, not the export's.
         return from_epoch_seconds(secs, ctx.tz)
-            .map(|t| (t, false))
+            .map(|t| (t, true))
             .ok_or_else(|| format!("date_unixtime {secs} is out of range"));
     }
     match obj.get("date") {

@@ -23,7 +23,8 @@
 //!   are read the same way.
 //! - **Numbers are strings** (`"id_str"`, `"favorite_count"`); both forms are accepted.
 //! - **Times:** tweets' `created_at` is `Sat Sep 10 01:52:13 +0000 2022`, DMs' `createdAt` is
-//!   ISO 8601 with `Z`; both are UTC, shown in the `--tz` offset.
+//!   ISO 8601 with `Z`; both are UTC: exact instants, shown in the `--tz` offset and marked
+//!   `offset_assumed` (the offset is not the export's).
 //! - **`full_text` is HTML-escaped** (`&amp;`, `&lt;3`) and is unescaped here; so is DM text.
 //! - Retweets are the owner's tweets whose text is a truncated `RT @handle: ...`; they are kept
 //!   and marked `retweet` in metadata. Replies carry `reply_to` = the replied tweet's id.
@@ -496,7 +497,8 @@ impl Run<'_> {
             source: NAME.into(),
             kind: Kind::Post,
             occurred_at,
-            offset_assumed: false,
+            // UTC instants shown in --tz: the offset is not the export's.
+            offset_assumed: true,
             external_id: Some(id),
             author: Some(self.owner_person()),
             participants: Vec::new(),
@@ -690,7 +692,8 @@ impl Run<'_> {
             source: NAME.into(),
             kind: Kind::Message,
             occurred_at,
-            offset_assumed: false,
+            // UTC instants shown in --tz: the offset is not the export's.
+            offset_assumed: true,
             external_id: Some(id),
             author: Some(self.person(&sender)),
             participants: participants.to_vec(),

@@ -24,7 +24,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::BufRead;
 use std::sync::LazyLock;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use hearth_vault::{Conversation, Kind, Person, RecordData};
 use regex::Regex;
 
@@ -58,7 +58,114 @@ struct Header<'a> {
     rest: &'a str,
 }
 
+/// Reads a message header: a hand-written reader for the common case (ASCII digits), else the
+/// [`HEADER`] pattern, which defines what a header is. Whenever the fast reader returns a header
+/// it is the one the pattern gives (a property test checks this), so the pattern is only run for
+/// lines the fast reader cannot settle (continuation lines, Unicode digits), where it mostly
+/// fails on the first characters. The pattern's capturing search cost more than storing the
+/// message did.
 fn parse_header(line: &str) -> Option<Header<'_>> {
+    parse_header_fast(line).or_else(|| parse_header_pattern(line))
+}
+
+/// The ASCII digits at the start of `s`, if there are `min..=max` of them (and no more).
+fn digits(s: &str, min: usize, max: usize) -> Option<(&str, &str)> {
+    let n = s.bytes().take_while(u8::is_ascii_digit).count();
+    (min..=max).contains(&n).then(|| s.split_at(n))
+}
+
+/// `s` without its leading whitespace (`\s*`), and whether there was any.
+fn skip_space(s: &str) -> (&str, bool) {
+    let rest = s.trim_start_matches(char::is_whitespace);
+    (rest, rest.len() < s.len())
+}
+
+/// `s` without one leading character from `set`.
+fn one_of<'a>(s: &'a str, set: &[u8]) -> Option<&'a str> {
+    s.as_bytes()
+        .first()
+        .filter(|b| set.contains(b))
+        .map(|_| &s[1..])
+}
+
+/// The [`HEADER`] pattern, step by step; `None` when the line is not a header or when it is
+/// unsure (then the pattern decides).
+fn parse_header_fast(line: &str) -> Option<Header<'_>> {
+    let s = line.strip_prefix('[').unwrap_or(line);
+    let (f1, s) = digits(s, 1, 4)?;
+    let s = one_of(s, b"./-")?;
+    let (f2, s) = digits(s, 1, 2)?;
+    let s = one_of(s, b"./-")?;
+    let (f3, s) = digits(s, 1, 4)?;
+    let s = s.strip_prefix(',').unwrap_or(s);
+    let (s, spaced) = skip_space(s);
+    if !spaced {
+        return None;
+    }
+    let s = ["à", "um", "a las"]
+        .iter()
+        .find_map(|word| {
+            let (after, spaced) = skip_space(s.strip_prefix(word)?);
+            spaced.then_some(after)
+        })
+        .unwrap_or(s);
+    let (hour, s) = digits(s, 1, 2)?;
+    let s = one_of(s, b":.")?;
+    let (minute, s) = digits(s, 2, 2)?;
+    let (second, s) = match one_of(s, b":.").and_then(|r| digits(r, 2, 2)) {
+        Some((second, rest)) => (second, rest),
+        None => ("", s),
+    };
+    let (pm, s) = match meridiem(s) {
+        Some((pm, rest)) => (Some(pm), rest),
+        None => (None, s),
+    };
+    // `(?:\]\s?|\s+-\s+)(.*)$`
+    let rest = if let Some(r) = s.strip_prefix(']') {
+        match r.chars().next() {
+            Some(c) if c.is_whitespace() => &r[c.len_utf8()..],
+            _ => r,
+        }
+    } else {
+        let (r, spaced) = skip_space(s);
+        let (r, after) = skip_space(r.strip_prefix('-')?);
+        if !spaced || !after {
+            return None;
+        }
+        r
+    };
+    if rest.contains('\n') {
+        return None;
+    }
+    Some(Header {
+        fields: [f1, f2, f3],
+        hour: hour.parse().ok()?,
+        minute: minute.parse().ok()?,
+        second: second.parse().unwrap_or(0),
+        pm,
+        rest,
+    })
+}
+
+/// `(?:\s*([aApP])\.?\s?[mM]\.?)?`, all or nothing: whether it says PM, and what follows.
+fn meridiem(s: &str) -> Option<(bool, &str)> {
+    let (s, _) = skip_space(s);
+    let pm = match s.as_bytes().first()? {
+        b'a' | b'A' => false,
+        b'p' | b'P' => true,
+        _ => return None,
+    };
+    let s = &s[1..];
+    let s = s.strip_prefix('.').unwrap_or(s);
+    let s = match s.chars().next() {
+        Some(c) if c.is_whitespace() => &s[c.len_utf8()..],
+        _ => s,
+    };
+    let s = one_of(s, b"mM")?;
+    Some((pm, s.strip_prefix('.').unwrap_or(s)))
+}
+
+fn parse_header_pattern(line: &str) -> Option<Header<'_>> {
     let caps = HEADER.captures(line)?;
     let get = |i: usize| caps.get(i).map(|m| m.as_str()).unwrap_or("");
     Some(Header {
@@ -135,6 +242,8 @@ struct Survey {
     notice_author: Option<String>,
 }
 
+/// Calls `each` with every line of `entry` (numbered from 1, end of line removed, invalid UTF-8
+/// replaced, a leading byte-order mark dropped), reusing one buffer.
 fn read_lines(
     input: &Input,
     entry: &str,
@@ -159,12 +268,12 @@ fn read_lines(
             while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                 buf.pop();
             }
-            let line = if number == 1 {
-                text::decode_utf8(&buf)
+            let bytes = if number == 1 {
+                buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf)
             } else {
-                String::from_utf8_lossy(&buf).into_owned()
+                &buf[..]
             };
-            each(number, &line)?;
+            each(number, &String::from_utf8_lossy(bytes))?;
         }
     })
 }
@@ -180,7 +289,7 @@ fn survey(input: &Input, entry: &str) -> Result<Survey, ConnectorError> {
         notice_author: None,
     };
     read_lines(input, entry, |_, raw| {
-        let line = text::clean_marks(raw);
+        let line = text::clean_marks_borrowed(raw);
         let Some(h) = parse_header(&line) else {
             return Ok(());
         };
@@ -272,6 +381,88 @@ fn conversation_name(input: &Input, entry: &str, notice_author: Option<&str>) ->
         }
     }
     name
+}
+
+/// The source id of a message: its time, author, occurrence number and a hash of its text
+/// (`2025-03-14T21:07:00|Inês|1|9f0c...`). Written by hand rather than with `format!` and
+/// chrono's formatter, which showed in profiles; the text is the same.
+fn source_id(when: NaiveDateTime, author: &str, occurrence: u32, body: &str) -> String {
+    use std::fmt::Write;
+    let mut id = String::with_capacity(author.len() + 48);
+    let (date, time) = (when.date(), when.time());
+    // Years are 0..=9999 here (at most four digits are read), as `%Y` writes them.
+    let _ = write!(
+        id,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}|{author}|{occurrence}|{}",
+        date.year(),
+        date.month(),
+        date.day(),
+        time.hour(),
+        time.minute(),
+        time.second(),
+        short_hash(body)
+    );
+    id
+}
+
+/// How long after a minute its occurrence counters are kept: longer than the hour that repeats
+/// when clocks go back, so identical messages in a repeated minute still get distinct numbers.
+const OCCURRENCE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(3);
+/// Most counters kept at once (memory stays bounded whatever the file).
+const MAX_OCCURRENCES: usize = 1 << 16;
+
+/// Occurrence numbers of identical messages (same time, author and text): the first is 1, the
+/// next identical one 2, and so on, so identical messages in the same minute stay distinct and a
+/// re-import numbers them the same way.
+///
+/// Messages come in file order, which is time order, so only recent times need counters: a time
+/// is forgotten once the file has moved [`OCCURRENCE_WINDOW`] past it (and the oldest are
+/// forgotten first past [`MAX_OCCURRENCES`]). This numbers messages exactly as counting over the
+/// whole file would, unless an export jumps back in time by more than the window to repeat a
+/// message word for word, and it keeps memory flat however long the chat is. Keys are a
+/// fixed 64-bit hash of author and text, so re-imports see the same numbers.
+#[derive(Default)]
+struct Occurrences {
+    counts: std::collections::BTreeMap<NaiveDateTime, HashMap<u64, u32>>,
+    len: usize,
+    latest: Option<NaiveDateTime>,
+}
+
+impl Occurrences {
+    fn next(&mut self, when: NaiveDateTime, author: &str, body: &str) -> u32 {
+        let latest = *self
+            .latest
+            .insert(self.latest.map_or(when, |l| l.max(when)));
+        while let Some(entry) = self.counts.first_entry() {
+            let stale = *entry.key() + OCCURRENCE_WINDOW < latest;
+            if !stale && self.len < MAX_OCCURRENCES {
+                break;
+            }
+            self.len -= entry.remove().len();
+        }
+        let key = fnv1a(&[author.as_bytes(), b"\0", body.as_bytes()]);
+        let count = self
+            .counts
+            .entry(when)
+            .or_default()
+            .entry(key)
+            .or_insert_with(|| {
+                self.len += 1;
+                0
+            });
+        *count += 1;
+        *count
+    }
+}
+
+/// FNV-1a over the concatenation of `parts`.
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in parts.iter().flat_map(|p| p.iter()) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 struct Pending {
@@ -378,7 +569,7 @@ fn parse_chat(
         .rsplit_once('/')
         .map(|(d, _)| format!("{d}/"))
         .unwrap_or_default();
-    let mut occurrences: HashMap<(NaiveDateTime, String, String), u32> = HashMap::new();
+    let mut occurrences = Occurrences::default();
     let mut current: Option<Pending> = None;
 
     let mut emit = |p: Pending, sink: &mut dyn Sink| -> Result<(), ConnectorError> {
@@ -427,17 +618,12 @@ fn parse_chat(
             metadata.insert("deleted".to_owned(), "true".to_owned());
             body.clear();
         }
-        let body = body.trim().to_owned();
-        let key = (p.when, p.author.clone(), body.clone());
-        let occurrence = occurrences.entry(key).or_insert(0);
-        *occurrence += 1;
-        let external_id = format!(
-            "{}|{}|{}|{}",
-            p.when.format("%Y-%m-%dT%H:%M:%S"),
-            p.author,
-            occurrence,
-            short_hash(&body)
-        );
+        let body = match body.trim() {
+            trimmed if trimmed.len() == body.len() => body,
+            trimmed => trimmed.to_owned(),
+        };
+        let occurrence = occurrences.next(p.when, &p.author, &body);
+        let external_id = source_id(p.when, &p.author, occurrence, &body);
         let record = RecordData {
             source: "whatsapp".into(),
             kind: Kind::Message,
@@ -456,7 +642,7 @@ fn parse_chat(
     };
 
     read_lines(input, entry, |number, raw| {
-        let line = text::clean_marks(raw);
+        let line = text::clean_marks_borrowed(raw);
         match parse_header(&line) {
             Some(h) => {
                 if let Some(previous) = current.take() {
@@ -515,6 +701,114 @@ fn parse_chat(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn fields(h: &Header<'_>) -> ([String; 3], u32, u32, u32, Option<bool>, String) {
+        (
+            h.fields.map(str::to_owned),
+            h.hour,
+            h.minute,
+            h.second,
+            h.pm,
+            h.rest.to_owned(),
+        )
+    }
+
+    /// The fast reader gives exactly what the pattern gives, or leaves the line to it.
+    fn agrees(line: &str) -> Result<(), TestCaseError> {
+        let pattern = parse_header_pattern(line).map(|h| fields(&h));
+        if let Some(fast) = parse_header_fast(line) {
+            prop_assert_eq!(Some(fields(&fast)), pattern, "line {:?}", line);
+        }
+        prop_assert_eq!(
+            parse_header(line).map(|h| fields(&h)),
+            parse_header_pattern(line).map(|h| fields(&h))
+        );
+        Ok(())
+    }
+
+    proptest! {
+        // Lines built from the pieces headers are made of, in any order and number, so that
+        // near misses (a third digit, a missing space, "a.m" without m) come up often.
+        #[test]
+        fn fast_header_reader_agrees_with_the_pattern(pieces in proptest::collection::vec(prop_oneof![
+            Just("["), Just("]"), Just("] "), Just("14"), Just("3"), Just("2025"), Just("25"),
+            Just("123"), Just("12345"), Just("/"), Just("."), Just("-"), Just(","), Just(":"),
+            Just(" "), Just("\u{202F}"), Just("\u{00A0}"), Just("\t"), Just(" - "), Just("à "),
+            Just("um "), Just("a las "), Just("PM"), Just("a"), Just("p."), Just(" m."),
+            Just("M"), Just("Inês: hi"), Just("١٤"), Just("\n"), Just("x"), Just("21:07"),
+            Just("14/03/2025, "), Just("[14.03.25, "), Just("9:07:13"),
+        ], 0..14)) {
+            agrees(&pieces.concat())?;
+        }
+
+        #[test]
+        fn fast_header_reader_agrees_on_any_text(line in "\\PC{0,40}") {
+            agrees(&line)?;
+        }
+    }
+
+    #[test]
+    fn fast_reader_takes_the_usual_headers() {
+        for line in [
+            "14/03/2025, 21:07 - Inês: hi",
+            "3/14/25, 9:07 PM - Ana: hi",
+            "[14.03.25, 21:07:13] Jakob: yo",
+            "14/3/25, 9:07 p. m. - B: c",
+            "12/03/2025 à 18:00 - C: d",
+        ] {
+            let fast = parse_header_fast(line).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(
+                Some(fields(&fast)),
+                parse_header_pattern(line).map(|h| fields(&h))
+            );
+        }
+        // Arabic-Indic digits match the pattern's `\d`; the fast reader leaves them to it,
+        // and the pattern's reader then refuses them (their hour is not a number to `parse`).
+        let arabic = "١٤/٠٣/٢٠٢٥, ٢١:٠٧ - A: b";
+        assert!(HEADER.is_match(arabic));
+        assert!(parse_header_fast(arabic).is_none());
+        assert!(parse_header(arabic).is_none());
+    }
+
+    fn at(h: u32, m: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2025, 10, 26)
+            .and_then(|d| d.and_hms_opt(h, m, 0))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn occurrences_count_identical_messages_and_forget_old_minutes() {
+        let mut o = Occurrences::default();
+        assert_eq!(o.next(at(1, 30), "A", "ok"), 1);
+        assert_eq!(o.next(at(1, 30), "A", "ok"), 2);
+        assert_eq!(o.next(at(1, 30), "B", "ok"), 1);
+        assert_eq!(o.next(at(1, 30), "A", "ok!"), 1);
+        // The hour repeated when clocks go back: 01:30 comes again after 01:59.
+        assert_eq!(o.next(at(1, 59), "A", "ok"), 1);
+        assert_eq!(o.next(at(1, 30), "A", "ok"), 3);
+        assert_eq!(o.counts.len(), 2);
+        // Hours later the old minutes are forgotten, so memory stays flat.
+        assert_eq!(o.next(at(5, 0), "A", "ok"), 1);
+        assert_eq!(o.counts.len(), 1);
+        assert_eq!(o.len, 1);
+    }
+
+    #[test]
+    fn source_ids_are_written_as_before() {
+        let when = NaiveDate::from_ymd_opt(987, 3, 4)
+            .and_then(|d| d.and_hms_opt(5, 6, 7))
+            .unwrap_or_default();
+        assert_eq!(
+            source_id(when, "Inês", 2, "hi"),
+            format!(
+                "{}|Inês|2|{}",
+                when.format("%Y-%m-%dT%H:%M:%S"),
+                short_hash("hi")
+            )
+        );
+        assert!(source_id(when, "Inês", 2, "hi").starts_with("0987-03-04T05:06:07|"));
+    }
 
     #[test]
     fn headers_of_many_locales_parse() {
