@@ -13,7 +13,7 @@
 
 pub mod engine;
 mod error;
-pub mod node;
 pub mod memories;
+pub mod node;
 
 pub use error::WebError;
