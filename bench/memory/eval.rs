@@ -5,12 +5,13 @@
 //! each question of `bench/memory/questions.json` and measures how much of its labelled
 //! evidence comes back in the top 5 and top 10, for: BM25 alone, vectors alone, the hybrid
 //! (BM25 + cosine), and the full Generative Agents score (recency + importance + hybrid
-//! relevance) with the default parameters, and the paper's plain setting for comparison.
+//! relevance) with the default parameters, and variants (no relevance pool, the reference code's weights).
 //!
 //! Evidence is labelled by source and an exact piece of the message's text (ids change with
 //! every import); each label must match at least one memory, or the run fails naming it.
 //! Queries are searched as an app would (nothing refreshes recency), at a fixed "now"
-//! (2026-03-01, after the last message), so runs are reproducible.
+//! (2026-07-01, after the newest dated memory, 2026-06-13; the run fails if a memory with a
+//! known time is newer), so runs are reproducible.
 //!
 //! Run: `cargo run --release -p hearth-web --example memory_eval` (bench/memory/README.md).
 
@@ -135,7 +136,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let evidence_total: usize = labels.iter().map(Vec::len).sum();
 
-    let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single();
+    let now = Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).single();
+    if let Some(m) = stream
+        .iter()
+        .filter(|m| m.time_known)
+        .max_by_key(|m| m.occurred_at)
+        && Some(m.occurred_at.with_timezone(&Utc)) > now
+    {
+        return Err(format!(
+            "the eval's now is before the newest memory ({})",
+            m.occurred_at
+        )
+        .into());
+    }
+    eprintln!(
+        "{} memories without a time in their source (neutral recency)",
+        stream.iter().filter(|m| !m.time_known).count()
+    );
     let relevance_only = |share: f64| ScoreParams {
         weights: Weights {
             recency: 0.0,
@@ -145,33 +162,74 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bm25_share: share,
         ..ScoreParams::default()
     };
-    let paper = ScoreParams {
-        recency_span: 0.0,
-        importance_span: 0.0,
-        ..ScoreParams::default()
-    };
-    let full = |recency: f64, importance: f64, relevance: f64| ScoreParams {
+    let full = |recency: f64, importance: f64, relevance: f64, pool: usize| ScoreParams {
         weights: Weights {
             recency,
             importance,
             relevance,
         },
+        relevance_pool: pool,
         ..ScoreParams::default()
     };
     let setups: Vec<(&str, ScoreParams)> = vec![
         ("BM25 alone", relevance_only(1.0)),
         ("vectors alone", relevance_only(0.0)),
-        ("hybrid (BM25 + cosine)", relevance_only(0.5)),
-        ("full score (defaults)", ScoreParams::default()),
-        ("full score, paper's plain min-max", paper),
-        ("full score, weights 1,1,1", full(1.0, 1.0, 1.0)),
+        ("hybrid (RRF of BM25 and cosine ranks)", relevance_only(0.5)),
         (
-            "full score, weights 0.5,2,3 (reference code)",
-            full(0.5, 2.0, 3.0),
+            "full score (defaults: 1,1,1, relevance pool 10)",
+            ScoreParams::default(),
         ),
-        ("full score, weights 0.5,1,3", full(0.5, 1.0, 3.0)),
-        ("full score, weights 0.5,0.5,3", full(0.5, 0.5, 3.0)),
+        (
+            "full score, 1,1,1 over every candidate (no pool)",
+            full(1.0, 1.0, 1.0, 0),
+        ),
+        (
+            "full score, 1,1,1, relevance pool 20",
+            full(1.0, 1.0, 1.0, 20),
+        ),
+        (
+            "full score, 0.5,2,3 (reference code), no pool",
+            full(0.5, 2.0, 3.0, 0),
+        ),
+        (
+            "full score, 0.5,2,3, relevance pool 10",
+            full(0.5, 2.0, 3.0, 10),
+        ),
+        ("full score, 0.5,1,3, no pool", full(0.5, 1.0, 3.0, 0)),
     ];
+    if let Ok(path) = std::env::var("MEMORY_EVAL_DUMP") {
+        // Every candidate of every question with its raw features, for offline analysis.
+        let mut out = Vec::new();
+        for (q, evidence) in questions.iter().zip(&labels) {
+            let mut per = BTreeMap::new();
+            for (share, key) in [(1.0, "bm25"), (0.0, "cos")] {
+                let mut query = Query::new(q.question.clone());
+                query.k = 100_000;
+                query.params = relevance_only(share);
+                query.now = now;
+                for h in stream.search(&embedder, &query)? {
+                    let e = per.entry(h.memory.id.to_string()).or_insert_with(|| {
+                        let undated = h.memory.record_id.as_ref().is_some_and(|r| {
+                            vault.get(r).is_ok_and(|r| {
+                                r.data.metadata.get("date_source").map(String::as_str)
+                                    == Some("mtime")
+                            })
+                        });
+                        serde_json::json!({
+                            "occurred_at": h.memory.occurred_at.to_rfc3339(),
+                            "importance": h.memory.importance,
+                            "source": h.memory.source,
+                            "undated": undated,
+                            "evidence": evidence.iter().position(|ms| ms.iter().any(|m| m.id == h.memory.id)),
+                        })
+                    });
+                    e[key] = serde_json::json!(h.relevance);
+                }
+            }
+            out.push(serde_json::json!({"question": q.question, "n_evidence": evidence.len(), "candidates": per}));
+        }
+        std::fs::write(path, serde_json::to_vec(&out)?)?;
+    }
     let mut table = BTreeMap::new();
     println!(
         "{} questions, {} evidence labels, {} memories",

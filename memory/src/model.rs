@@ -67,6 +67,11 @@ pub struct Memory {
     pub created_at: DateTime<Utc>,
     /// When the owner last retrieved it (starts at `occurred_at`).
     pub last_accessed: DateTime<Utc>,
+    /// False when `occurred_at` was not in the source but guessed (a note dated by its file's
+    /// modification time, `date_source: mtime`): its recency is neutral until the owner
+    /// retrieves it (see [`crate::score`]).
+    #[serde(default = "yes")]
+    pub time_known: bool,
     /// Importance on the 1–10 scale of Generative Agents.
     pub importance: u8,
     /// Whether the owner set the importance (a rebuild never changes it then).
@@ -103,7 +108,17 @@ pub struct Memory {
     pub embedding: Vec<f32>,
 }
 
+fn yes() -> bool {
+    true
+}
+
 impl Memory {
+    /// Whether its recency means something: its time came from the source, or the owner
+    /// has retrieved it since (which set `last_accessed` to a real time).
+    pub fn recency_known(&self) -> bool {
+        self.time_known || self.last_accessed != self.occurred_at.with_timezone(&Utc)
+    }
+
     /// The lower-cased names and handles a participant filter matches.
     pub fn participant_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self

@@ -555,14 +555,16 @@ impl MemoryStream {
             .map(|&s| {
                 let m = live(s as usize).expect("retained above");
                 Candidate {
-                    hours_since_access: (now - m.last_accessed).num_milliseconds() as f64 / 3.6e6,
+                    hours_since_access: m
+                        .recency_known()
+                        .then(|| (now - m.last_accessed).num_milliseconds() as f64 / 3.6e6),
                     importance: m.importance,
                     bm25: f64::from(bm25.get(&s).copied().unwrap_or(0.0)),
                     cosine: f64::from(cosine(&q, &m.embedding)),
                 }
             })
             .collect();
-        Ok(score(&candidates, &query.params)
+        Ok(score(&candidates, &query.params, query.k)
             .into_iter()
             .take(query.k)
             .map(|s| Recalled {
@@ -807,6 +809,7 @@ fn draft(
         occurred_at: at,
         created_at: now,
         last_accessed: at.with_timezone(&Utc),
+        time_known: true,
         importance: 1,
         importance_pinned: false,
         source: source.to_owned(),
@@ -825,6 +828,7 @@ fn draft(
 fn memory_of_record(record: &Record, chunk: u32, text: String, now: DateTime<Utc>) -> Memory {
     let d = &record.data;
     let mut m = draft(Origin::Record, text, d.occurred_at, now, &d.source);
+    m.time_known = d.metadata.get("date_source").map(String::as_str) != Some("mtime");
     m.author = d.author.as_ref().map(|a| a.name.clone());
     let mut participants: Vec<String> = d.participants.iter().map(|p| p.name.clone()).collect();
     if let Some(a) = &d.author

@@ -17,6 +17,7 @@ fn hit(i: usize, text: String, day: u32, score: f64) -> Recalled {
             occurred_at: at(day, (i % 24) as u32),
             created_at: Utc::now(),
             last_accessed: Utc::now(),
+            time_known: true,
             importance: 5,
             importance_pinned: false,
             source: "whatsapp".into(),

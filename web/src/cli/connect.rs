@@ -14,6 +14,7 @@ use hearth_connectors::live::mastodon::{self, ConnectOptions};
 use hearth_connectors::live::oauth::{HttpClient, Url};
 use hearth_connectors::live::{self, LiveError, SyncOptions, SyncSummary};
 use hearth_vault::Vault;
+use hearth_web::memories::AfterImport;
 use serde::Serialize;
 
 use super::output::print_json;
@@ -60,6 +61,9 @@ pub(crate) struct SyncArgs {
     /// The longest wait a rate limit may impose before the sync stops, in seconds
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     max_wait: u64,
+    /// Do not bring the memories up to date after the sync (`hearth memories build` does)
+    #[arg(long)]
+    no_memories: bool,
 }
 
 fn open_vault(global: &Global) -> anyhow::Result<Vault> {
@@ -325,6 +329,16 @@ pub(crate) fn sync(global: &Global, args: SyncArgs) -> anyhow::Result<ExitCode> 
         results.push((id, result));
     }
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    // The memories follow a sync as they follow an import (incremental: only new records, and
+    // the deletion feed), unless asked not to or nothing was synced.
+    let memories = if args.no_memories || failed == results.len() {
+        None
+    } else {
+        Some(hearth_web::memories::build_after_import(
+            &mut vault,
+            &super::memories::device(None)?,
+        )?)
+    };
     if global.json {
         let out: Vec<SyncJson<'_>> = results.iter().map(|(id, r)| SyncJson::new(id, r)).collect();
         print_json(&out)?;
@@ -346,6 +360,12 @@ pub(crate) fn sync(global: &Global, args: SyncArgs) -> anyhow::Result<ExitCode> 
                 Err(e) => println!("{id}: failed: {e}"),
             }
         }
+        if let Some(AfterImport::Built(report)) = &memories {
+            println!("{}", super::memories::build_line(report));
+        }
+    }
+    if let Some(AfterImport::Skipped(why)) = &memories {
+        eprintln!("note: {why}");
     }
     if failed > 0 {
         for (_, result) in &results {
