@@ -20,8 +20,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use hearth_permissions::{
-    AppKey, Field, Grant, GrantId, GrantSpec, Limits, Restrictions, RevocationId, Right, RootKey,
-    explain_grant, issue as sign,
+    AppKey, Field, Grant, GrantId, GrantSpec, IssuedGrant, Limits, Restrictions, RevocationId,
+    Right, RootKey, explain_grant, issue as sign,
 };
 use hearth_vault::{AuditEvent, Vault};
 use secrecy::SecretString;
@@ -224,19 +224,8 @@ pub fn issue(vault: &mut Vault, spec: &GrantSpec, actor: &str) -> Result<IssuedT
     let root = root_key(vault, actor)?;
     let issued = sign(&root, &spec, GrantId::generate()?, Utc::now())?;
     let grant = &issued.grant;
-    let id = grant.id.to_string();
-    let record = GrantRecord {
-        id: id.clone(),
-        app: grant.spec.app.clone(),
-        rights: rights_of(grant),
-        issued_at: grant.issued_at.to_rfc3339(),
-        expires: grant.spec.limits.expires.map(|t| t.to_rfc3339()),
-        revocation_id: issued.revocation_id.to_string(),
-        description: explain_grant(grant),
-        spec: Some(SpecJson::from(&grant.spec)),
-    };
-    let json = serde_json::to_vec(&record).map_err(|e| WebError::Stored(e.to_string()))?;
-    vault.put_state(GRANTS, &id, &json)?;
+    let record = store_record(vault, &issued)?;
+    let id = record.id.clone();
     vault.audit(
         &AuditEvent::new("grant.issue", actor)
             .subjects([&id])
@@ -250,6 +239,45 @@ pub fn issue(vault: &mut Vault, spec: &GrantSpec, actor: &str) -> Result<IssuedT
         token: SecretString::from(issued.token.expose_secret().to_owned()),
         revocation_id: issued.revocation_id,
     })
+}
+
+/// Stores the record of a grant just signed under `grants/<id>` (with its whole spec; never the
+/// token). The caller audits the issue in its own words (`grant.issue`, `oauth.token`).
+pub fn store_record(vault: &mut Vault, issued: &IssuedGrant) -> Result<GrantRecord, WebError> {
+    let grant = &issued.grant;
+    let record = GrantRecord {
+        id: grant.id.to_string(),
+        app: grant.spec.app.clone(),
+        rights: rights_of(grant),
+        issued_at: grant.issued_at.to_rfc3339(),
+        expires: grant.spec.limits.expires.map(|t| t.to_rfc3339()),
+        revocation_id: issued.revocation_id.to_string(),
+        description: explain_grant(grant),
+        spec: Some(SpecJson::from(&grant.spec)),
+    };
+    let json = serde_json::to_vec(&record).map_err(|e| WebError::Stored(e.to_string()))?;
+    vault.put_state(GRANTS, &record.id, &json)?;
+    Ok(record)
+}
+
+/// Stores grant `id`'s revocation (its authority block's `revocation_id`) under
+/// `revocations/<id>`, unless it is there already; says whether it was. The caller audits it and
+/// updates a running node's list.
+pub fn store_revocation(
+    vault: &mut Vault,
+    id: &str,
+    revocation_id: &str,
+) -> Result<bool, WebError> {
+    if vault.get_state(REVOCATIONS, id)?.is_some() {
+        return Ok(true);
+    }
+    let revocation = RevocationRecord {
+        revocation_id: revocation_id.to_owned(),
+        revoked_at: Utc::now().to_rfc3339(),
+    };
+    let json = serde_json::to_vec(&revocation).map_err(|e| WebError::Stored(e.to_string()))?;
+    vault.put_state(REVOCATIONS, id, &json)?;
+    Ok(false)
 }
 
 /// The stored record of grant `id`.
@@ -319,14 +347,8 @@ pub fn revoke(vault: &mut Vault, id: &GrantId, actor: &str) -> Result<Revoked, W
     let record = record(vault, id)?;
     let key = id.to_string();
     let revocation_id = RevocationId::from_hex(&record.revocation_id)?;
-    let already = vault.get_state(REVOCATIONS, &key)?.is_some();
+    let already = store_revocation(vault, &key, &record.revocation_id)?;
     if !already {
-        let revocation = RevocationRecord {
-            revocation_id: record.revocation_id.clone(),
-            revoked_at: Utc::now().to_rfc3339(),
-        };
-        let json = serde_json::to_vec(&revocation).map_err(|e| WebError::Stored(e.to_string()))?;
-        vault.put_state(REVOCATIONS, &key, &json)?;
         vault.audit(
             &AuditEvent::new("grant.revoke", actor)
                 .subjects([&key])

@@ -68,22 +68,18 @@ use hearth_permissions::oauth::{
     RefreshFamily, ServerMetadata, ValidatedAuthorization, introspect, is_within, scope_string,
     secret_from, secret_hash, validate_authorization_request, validate_redirect_uri,
 };
-use hearth_permissions::{
-    AppKey, Field, Grant, GrantId, GrantSpec, Limits, Restrictions, Right, RootKey, explain_grant,
-    issue,
-};
+use hearth_permissions::{Grant, GrantId, GrantSpec, Right, RootKey, explain_grant, issue};
 use hearth_vault::{AuditEvent, SecretString, Unlock, Vault};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::state::NodeState;
 use crate::WebError;
+use crate::grants::{SpecJson, store_record, store_revocation};
 
 const CLIENTS: &str = "oauth-clients";
 const CODES: &str = "oauth-codes";
 const FAMILIES: &str = "oauth-refresh";
-const GRANTS: &str = "grants";
-const REVOCATIONS: &str = "revocations";
 
 /// How long an access token (a grant) lives.
 pub const ACCESS_TOKEN_SECS: i64 = 900;
@@ -234,7 +230,7 @@ struct CodeRecord {
     client_id: String,
     redirect_uri: String,
     code_challenge: String,
-    granted: StoredSpec,
+    granted: SpecJson,
     issued_at: DateTime<Utc>,
     redeemed_at: Option<DateTime<Utc>>,
     family: Option<String>,
@@ -246,106 +242,13 @@ struct CodeRecord {
 struct FamilyRecord {
     id: String,
     client_id: String,
-    granted: StoredSpec,
+    granted: SpecJson,
     current: String,
     generation: u32,
     expires_at: DateTime<Utc>,
     revoked: bool,
     #[serde(default)]
     issued: Vec<IssuedRef>,
-}
-
-/// A [`GrantSpec`] as stored.
-#[derive(Clone, Serialize, Deserialize)]
-struct StoredSpec {
-    app: String,
-    rights: Vec<String>,
-    sources: Option<Vec<String>>,
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-    participants: Option<Vec<String>>,
-    exclude_participants: Vec<String>,
-    conversations: Option<Vec<String>>,
-    exclude_conversations: Vec<String>,
-    redact: Vec<String>,
-    max_results: Option<u32>,
-    not_before: Option<DateTime<Utc>>,
-    expires: Option<DateTime<Utc>>,
-    per_minute: Option<u32>,
-    per_day: Option<u32>,
-    tokens_per_day: Option<u64>,
-    app_key: Option<String>,
-}
-
-impl From<&GrantSpec> for StoredSpec {
-    fn from(s: &GrantSpec) -> Self {
-        let r = &s.restrictions;
-        let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>();
-        Self {
-            app: s.app.clone(),
-            rights: s.rights.iter().map(Right::to_string).collect(),
-            sources: r.sources.as_ref().map(list),
-            since: r.since,
-            until: r.until,
-            participants: r.participants.as_ref().map(list),
-            exclude_participants: list(&r.exclude_participants),
-            conversations: r.conversations.as_ref().map(list),
-            exclude_conversations: list(&r.exclude_conversations),
-            redact: r.redact.iter().map(|f| f.as_str().to_owned()).collect(),
-            max_results: r.max_results,
-            not_before: s.limits.not_before,
-            expires: s.limits.expires,
-            per_minute: s.limits.per_minute,
-            per_day: s.limits.per_day,
-            tokens_per_day: s.limits.tokens_per_day,
-            app_key: s.app_key.map(|k| k.to_string()),
-        }
-    }
-}
-
-impl StoredSpec {
-    fn spec(&self) -> Result<GrantSpec, WebError> {
-        let damaged = |e: &dyn std::fmt::Display| WebError::Stored(format!("an OAuth grant: {e}"));
-        let set = |v: &Vec<String>| v.iter().cloned().collect::<BTreeSet<_>>();
-        Ok(GrantSpec {
-            app: self.app.clone(),
-            rights: self
-                .rights
-                .iter()
-                .map(|r| r.parse::<Right>())
-                .collect::<Result<_, _>>()
-                .map_err(|e| damaged(&e))?,
-            restrictions: Restrictions {
-                sources: self.sources.as_ref().map(set),
-                since: self.since,
-                until: self.until,
-                participants: self.participants.as_ref().map(set),
-                exclude_participants: set(&self.exclude_participants),
-                conversations: self.conversations.as_ref().map(set),
-                exclude_conversations: set(&self.exclude_conversations),
-                redact: self
-                    .redact
-                    .iter()
-                    .map(|f| f.parse::<Field>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| damaged(&e))?,
-                max_results: self.max_results,
-            },
-            limits: Limits {
-                not_before: self.not_before,
-                expires: self.expires,
-                per_minute: self.per_minute,
-                per_day: self.per_day,
-                tokens_per_day: self.tokens_per_day,
-            },
-            app_key: self
-                .app_key
-                .as_deref()
-                .map(str::parse::<AppKey>)
-                .transpose()
-                .map_err(|e| damaged(&e))?,
-        })
-    }
 }
 
 fn get_json<T: for<'de> Deserialize<'de>>(
@@ -1034,7 +937,7 @@ async fn consent(
             client_id: auth.client_id.clone(),
             redirect_uri: auth.redirect_uri.clone(),
             code_challenge: auth.code_challenge.clone(),
-            granted: StoredSpec::from(&granted),
+            granted: SpecJson::from(&granted),
             issued_at: now,
             redeemed_at: None,
             family: None,
@@ -1362,18 +1265,7 @@ fn issue_access(
     spec.limits.expires = Some(expires);
     let issued = issue(&state.oauth.root, &spec, GrantId::generate()?, now)?;
     let grant = &issued.grant;
-    let id = grant.id.to_string();
-    let rights: Vec<String> = grant.spec.rights.iter().map(Right::to_string).collect();
-    let record = json!({
-        "id": id,
-        "app": grant.spec.app,
-        "rights": rights,
-        "issued_at": grant.issued_at.to_rfc3339(),
-        "expires": grant.spec.limits.expires.map(|t| t.to_rfc3339()),
-        "revocation_id": issued.revocation_id.to_string(),
-        "description": explain_grant(grant),
-    });
-    put_json(vault, GRANTS, &id, &record)?;
+    let id = store_record(vault, &issued)?.id;
     let expires_at = grant.spec.limits.expires.unwrap_or(expires);
     let reference = IssuedRef {
         id,
@@ -1396,17 +1288,11 @@ fn revoke_issued(
 ) -> Result<(), WebError> {
     let now = Utc::now();
     for grant in issued.iter().filter(|g| g.expires > now) {
-        if vault.get_state(REVOCATIONS, &grant.id)?.is_some() {
+        if store_revocation(vault, &grant.id, &grant.revocation_id)? {
             continue;
         }
         let id: GrantId = grant.id.parse()?;
         let rid = hearth_permissions::RevocationId::from_hex(&grant.revocation_id)?;
-        put_json(
-            vault,
-            REVOCATIONS,
-            &grant.id,
-            &json!({"revocation_id": grant.revocation_id, "revoked_at": now.to_rfc3339()}),
-        )?;
         state.ledger().revocations.revoke_grant(id, rid);
     }
     Ok(())
@@ -1493,7 +1379,7 @@ fn redeem_code(
         client_id: record.client_id.clone(),
         redirect_uri: record.redirect_uri.clone(),
         code_challenge: record.code_challenge.clone(),
-        granted: record.granted.spec()?,
+        granted: record.granted.to_spec()?,
         issued_at: record.issued_at,
         redeemed_at: record.redeemed_at,
     };
@@ -1540,7 +1426,7 @@ fn redeem_code(
     let stored = FamilyRecord {
         id: family.id.clone(),
         client_id: family.client_id.clone(),
-        granted: StoredSpec::from(&granted),
+        granted: SpecJson::from(&granted),
         current: URL_SAFE_NO_PAD.encode(family.current),
         generation: 0,
         expires_at: family.expires_at,
@@ -1581,7 +1467,7 @@ fn refresh(
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| WebError::Stored(format!("{FAMILIES}/{family_id}: bad hash")))?;
-    let granted = stored.granted.spec()?;
+    let granted = stored.granted.to_spec()?;
     let mut family = RefreshFamily {
         id: stored.id.clone(),
         client_id: stored.client_id.clone(),
@@ -1728,7 +1614,7 @@ async fn introspect_token(
             if f.revoked || !current || now >= f.expires_at || f.client_id != client.client_id {
                 return Ok(inactive);
             }
-            let granted = f.granted.spec()?;
+            let granted = f.granted.to_spec()?;
             return Ok(json!({
                 "active": true,
                 "token_type": "refresh_token",
@@ -1770,6 +1656,7 @@ async fn introspect_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hearth_permissions::Field;
 
     #[test]
     fn escaping_covers_markup_and_quotes() {
@@ -1809,7 +1696,7 @@ mod tests {
         spec.restrictions.sources = Some(["whatsapp".to_owned()].into());
         spec.restrictions.redact.insert(Field::Author);
         spec.limits.expires = Some(Utc::now());
-        let back = StoredSpec::from(&spec).spec().unwrap();
+        let back = SpecJson::from(&spec).to_spec().unwrap();
         assert_eq!(back, spec);
     }
 
