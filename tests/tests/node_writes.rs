@@ -107,7 +107,7 @@ fn the_clis_writes_go_through_the_running_node() {
         None,
     ));
     let added_id = added["id"].as_str().expect("id").to_owned();
-    assert_eq!(added_id.len(), 32, "{added}");
+    assert_eq!(added_id.len(), 26, "{added}");
     assert!(added["occurred_at"].is_string(), "{added}");
     let found = search(&node, &token, &text);
     assert!(found.iter().any(|t| t.contains(&tag)), "{found:?}");

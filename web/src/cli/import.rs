@@ -85,36 +85,15 @@ pub(crate) fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode>
         Some(name) => time::parse_zone(name).map_err(|e| UsageError(e.to_string()))?,
         None => time::machine_zone(),
     };
-    let bar = (!global.json && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        bar
-    });
-    let show = |format: &str, imported: u64, duplicates: u64, skipped: u64| {
-        if let Some(bar) = &bar {
-            bar.set_message(format!(
-                "{format}: {imported} imported, {duplicates} duplicates, {skipped} skipped"
-            ));
-        }
-    };
-    // A node running on the vault holds its writer lock: it imports (reading the export
-    // itself) and builds the memories; else the import runs here.
     let context = Context {
         tz,
         date_order: args.date_order,
         me: args.me.clone(),
     };
-    let done = match through_node(global, &path, &args, &context, &show)? {
+    let done = match through_node(global, &path, &args, &context)? {
         Some(done) => done,
-        None => import_here(global, &path, args, context, &show)?,
+        None => import_here(global, &path, args, context)?,
     };
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
     let Done { summary, memories } = done;
     if global.json {
         print_json(&SummaryJson {
@@ -161,6 +140,39 @@ pub(crate) fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
+/// The progress spinner on a terminal (none with `--json`), cleared on drop.
+struct Spinner(Option<indicatif::ProgressBar>);
+
+impl Spinner {
+    fn new(global: &Global) -> Self {
+        Self((!global.json && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        }))
+    }
+
+    fn show(&self, format: &str, imported: u64, duplicates: u64, skipped: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(format!(
+                "{format}: {imported} imported, {duplicates} duplicates, {skipped} skipped"
+            ));
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// What an import did, here or in the node.
 struct Done {
     summary: ImportOut,
@@ -174,7 +186,6 @@ fn through_node(
     path: &Path,
     args: &ImportArgs,
     context: &Context,
-    show: &dyn Fn(&str, u64, u64, u64),
 ) -> anyhow::Result<Option<Done>> {
     let absolute =
         std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))?;
@@ -192,13 +203,16 @@ fn through_node(
         }),
         no_memories: args.no_memories,
     };
+    let bar = Spinner::new(global);
     let mut progress = |line: &ControlResponse| {
         if let Some(s) = &line.import {
-            show(&s.format, s.imported, s.duplicates, s.skipped);
+            bar.show(&s.format, s.imported, s.duplicates, s.skipped);
         }
     };
     let dir = global.vault_dir()?;
-    let Some(mut answer) = control::send_with_progress(&dir, &request, &mut progress)? else {
+    let answer = control::send_with_progress(&dir, &request, &mut progress);
+    drop(bar);
+    let Some(mut answer) = answer? else {
         return Ok(None);
     };
     let (absolute, typed) = (absolute.display().to_string(), path.display().to_string());
@@ -232,7 +246,6 @@ fn import_here(
     path: &Path,
     args: ImportArgs,
     context: Context,
-    show: &dyn Fn(&str, u64, u64, u64),
 ) -> anyhow::Result<Done> {
     let dir = global.vault_dir()?;
     let mut vault = Vault::open(&dir, &secret::unlock(global)?, true)?;
@@ -241,8 +254,12 @@ fn import_here(
         context,
         actor: "cli".into(),
     };
-    let mut progress = |s: &ImportSummary| show(s.format, s.imported, s.duplicates, s.skipped);
-    let summary = match hearth_connectors::import(&mut vault, path, &options, &mut progress) {
+    // After the passphrase prompt, if any.
+    let bar = Spinner::new(global);
+    let mut progress = |s: &ImportSummary| bar.show(s.format, s.imported, s.duplicates, s.skipped);
+    let result = hearth_connectors::import(&mut vault, path, &options, &mut progress);
+    drop(bar);
+    let summary = match result {
         Ok(summary) => summary,
         Err(e @ (ConnectorError::AmbiguousDateOrder { .. } | ConnectorError::UnknownFormat(_))) => {
             return Err(UsageError(e.to_string()).into());
