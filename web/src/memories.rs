@@ -28,13 +28,13 @@
 use std::path::Path;
 
 use hearth_memory::{
-    BuildReport, Caller, Embedder, FeatureImportance, ImportanceRater, LlmImportance, MemoryFilter,
-    MemoryStream, Models, Recalled, Weights,
+    BuildReport, Caller, Embedder, FeatureImportance, ImportanceRater, LlmImportance, Memory,
+    MemoryFilter, MemoryStream, Models, Origin, Recalled, Weights,
 };
 use hearth_permissions::Scope;
 use hearth_training::{Device, TextModel};
 use hearth_vault::Vault;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::WebError;
 use crate::engine::{self, EncoderEmbedder, ModelGenerator};
@@ -293,5 +293,62 @@ mod tests {
                 .to_string()
                 .starts_with("importance: ")
         );
+    }
+}
+
+/// One stored memory as JSON: `hearth memories list --json`, `hearth remember --json`, and the
+/// node's answer to a `remember` through its control socket.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MemoryJson {
+    /// The memory's id.
+    pub id: String,
+    /// `record`, `owner` or `reflection`.
+    pub origin: String,
+    /// The record it was cut from.
+    pub record_id: Option<String>,
+    /// The text.
+    pub text: String,
+    /// When it happened (RFC 3339).
+    pub occurred_at: String,
+    /// When it was last retrieved by the owner (RFC 3339).
+    pub last_accessed: String,
+    /// The record's source, `owner` or `reflection`.
+    pub source: String,
+    /// Who wrote it.
+    pub author: Option<String>,
+    /// Everyone in the conversation.
+    pub participants: Vec<String>,
+    /// The conversation's id.
+    pub conversation: Option<String>,
+    /// Importance, 1 to 10.
+    pub importance: u8,
+    /// Whether the owner pinned the importance.
+    pub importance_pinned: bool,
+    /// The memories a reflection cites.
+    pub evidence: Vec<String>,
+}
+
+impl From<&Memory> for MemoryJson {
+    fn from(m: &Memory) -> Self {
+        Self {
+            id: m.id.to_string(),
+            origin: match m.origin {
+                Origin::Record => "record",
+                Origin::Owner => "owner",
+                Origin::Reflection => "reflection",
+            }
+            .to_owned(),
+            record_id: m.record_id.as_ref().map(ToString::to_string),
+            text: m.text.clone(),
+            occurred_at: m.occurred_at.to_rfc3339(),
+            last_accessed: m.last_accessed.to_rfc3339(),
+            source: m.source.clone(),
+            author: m.author.clone(),
+            participants: m.participants.clone(),
+            conversation: m.conversation.clone(),
+            importance: m.importance,
+            importance_pinned: m.importance_pinned,
+            evidence: m.evidence.iter().map(ToString::to_string).collect(),
+        }
     }
 }

@@ -1,15 +1,18 @@
 //! `hearth import PATH` and `hearth import --list-formats`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Args;
 use hearth_connectors::{
     ConnectorError, Context, DateOrder, ImportOptions, ImportSummary, formats, time,
 };
+use hearth_memory::BuildReport;
 use hearth_vault::Vault;
 use hearth_web::memories::AfterImport;
+use hearth_web::node::control::{self, ControlRequest, ControlResponse, ImportOut, IssueOut};
 use serde::Serialize;
 
 use super::output::print_json;
@@ -76,62 +79,25 @@ pub(crate) fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode>
     }
     let path = args
         .path
+        .clone()
         .ok_or_else(|| UsageError("name the export to import".into()))?;
     let tz = match &args.tz {
         Some(name) => time::parse_zone(name).map_err(|e| UsageError(e.to_string()))?,
         None => time::machine_zone(),
     };
-    let dir = global.vault_dir()?;
-    let mut vault = Vault::open(&dir, &secret::unlock(global)?, true)?;
-    let options = ImportOptions {
-        format: args.format,
-        context: Context {
-            tz,
-            date_order: args.date_order,
-            me: args.me,
-        },
-        actor: "cli".into(),
+    let context = Context {
+        tz,
+        date_order: args.date_order,
+        me: args.me.clone(),
     };
-    let bar = (!global.json && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        bar
-    });
-    let mut progress = |s: &ImportSummary| {
-        if let Some(bar) = &bar {
-            bar.set_message(format!(
-                "{}: {} imported, {} duplicates, {} skipped",
-                s.format, s.imported, s.duplicates, s.skipped
-            ));
-        }
+    let done = match through_node(global, &path, &args, &context)? {
+        Some(done) => done,
+        None => import_here(global, &path, args, context)?,
     };
-    let result = hearth_connectors::import(&mut vault, &path, &options, &mut progress);
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
-    let summary = match result {
-        Ok(summary) => summary,
-        Err(e @ (ConnectorError::AmbiguousDateOrder { .. } | ConnectorError::UnknownFormat(_))) => {
-            return Err(UsageError(e.to_string()).into());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    // The memories follow every import (incremental), unless asked not to.
-    let memories = if args.no_memories {
-        None
-    } else {
-        Some(hearth_web::memories::build_after_import(
-            &mut vault,
-            &super::memories::device(None)?,
-        )?)
-    };
+    let Done { summary, memories } = done;
     if global.json {
         print_json(&SummaryJson {
-            format: summary.format,
+            format: &summary.format,
             imported: summary.imported,
             duplicates: summary.duplicates,
             skipped: summary.skipped,
@@ -172,4 +138,159 @@ pub(crate) fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode>
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The progress spinner on a terminal (none with `--json`), cleared on drop.
+struct Spinner(Option<indicatif::ProgressBar>);
+
+impl Spinner {
+    fn new(global: &Global) -> Self {
+        Self((!global.json && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        }))
+    }
+
+    fn show(&self, format: &str, imported: u64, duplicates: u64, skipped: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(format!(
+                "{format}: {imported} imported, {duplicates} duplicates, {skipped} skipped"
+            ));
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// What an import did, here or in the node.
+struct Done {
+    summary: ImportOut,
+    memories: Option<AfterImport>,
+}
+
+/// The import through the running node, if one runs. The node reads the export by its
+/// absolute path; its messages name the path as it was typed.
+fn through_node(
+    global: &Global,
+    path: &Path,
+    args: &ImportArgs,
+    context: &Context,
+) -> anyhow::Result<Option<Done>> {
+    let absolute =
+        std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))?;
+    let request = ControlRequest::Import {
+        path: absolute.clone(),
+        format: args.format.clone(),
+        me: context.me.clone(),
+        tz: context.tz.name().to_owned(),
+        date_order: context.date_order.map(|o| {
+            match o {
+                DateOrder::Dmy => "dmy",
+                DateOrder::Mdy => "mdy",
+            }
+            .to_owned()
+        }),
+        no_memories: args.no_memories,
+    };
+    let bar = Spinner::new(global);
+    let mut progress = |line: &ControlResponse| {
+        if let Some(s) = &line.import {
+            bar.show(&s.format, s.imported, s.duplicates, s.skipped);
+        }
+    };
+    let dir = global.vault_dir()?;
+    let answer = control::send_with_progress(&dir, &request, &mut progress);
+    drop(bar);
+    let Some(mut answer) = answer? else {
+        return Ok(None);
+    };
+    let (absolute, typed) = (absolute.display().to_string(), path.display().to_string());
+    let as_typed = |text: &mut String| {
+        if absolute != typed {
+            *text = text.replace(&absolute, &typed);
+        }
+    };
+    if let Some(error) = &mut answer.error {
+        as_typed(error);
+    }
+    let answer = super::carried_out(answer)?;
+    let mut summary = answer
+        .import
+        .ok_or_else(|| anyhow::anyhow!("the running node's answer has no summary"))?;
+    for issue in &mut summary.errors {
+        as_typed(&mut issue.location);
+    }
+    Ok(Some(Done {
+        summary,
+        memories: answer
+            .memories
+            .as_ref()
+            .map(|m| AfterImport::Built(BuildReport::from(m))),
+    }))
+}
+
+/// The import into the vault, unlocked here, and the memory build after it.
+fn import_here(
+    global: &Global,
+    path: &Path,
+    args: ImportArgs,
+    context: Context,
+) -> anyhow::Result<Done> {
+    let dir = global.vault_dir()?;
+    let mut vault = Vault::open(&dir, &secret::unlock(global)?, true)?;
+    let options = ImportOptions {
+        format: args.format,
+        context,
+        actor: "cli".into(),
+    };
+    // After the passphrase prompt, if any.
+    let bar = Spinner::new(global);
+    let mut progress = |s: &ImportSummary| bar.show(s.format, s.imported, s.duplicates, s.skipped);
+    let result = hearth_connectors::import(&mut vault, path, &options, &mut progress);
+    drop(bar);
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e @ (ConnectorError::AmbiguousDateOrder { .. } | ConnectorError::UnknownFormat(_))) => {
+            return Err(UsageError(e.to_string()).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // The memories follow every import (incremental), unless asked not to.
+    let memories = if args.no_memories {
+        None
+    } else {
+        Some(hearth_web::memories::build_after_import(
+            &mut vault,
+            &super::memories::device(None)?,
+        )?)
+    };
+    Ok(Done {
+        summary: ImportOut {
+            format: summary.format.to_owned(),
+            imported: summary.imported,
+            duplicates: summary.duplicates,
+            skipped: summary.skipped,
+            attachments: summary.attachments,
+            errors: summary
+                .errors
+                .into_iter()
+                .map(|i| IssueOut {
+                    location: i.location,
+                    reason: i.reason,
+                })
+                .collect(),
+        },
+        memories,
+    })
 }

@@ -13,9 +13,10 @@ use chrono::{DateTime, FixedOffset, Local, Utc};
 use clap::{Args, Subcommand};
 use hearth_memory::{Caller, Memory, MemoryFilter, MemoryId, Origin, Query, ScoreParams, reflect};
 use hearth_training::{Device, DeviceChoice};
-use hearth_vault::{RecordId, Vault};
+use hearth_vault::Vault;
 use hearth_web::engine::{self, ModelTokenCounter};
-use hearth_web::memories::{self, ImportanceMethod, MemoryModels, RecalledJson};
+use hearth_web::memories::{self, ImportanceMethod, MemoryJson, MemoryModels, RecalledJson};
+use hearth_web::node::control::ControlRequest;
 use serde::Serialize;
 
 use super::output::print_json;
@@ -275,47 +276,6 @@ pub(crate) fn build_json(r: &hearth_memory::BuildReport) -> serde_json::Value {
     serde_json::to_value(BuildJson::from(r)).unwrap_or_default()
 }
 
-#[derive(Serialize)]
-struct MemoryJson {
-    id: String,
-    origin: &'static str,
-    record_id: Option<String>,
-    text: String,
-    occurred_at: String,
-    last_accessed: String,
-    source: String,
-    author: Option<String>,
-    participants: Vec<String>,
-    conversation: Option<String>,
-    importance: u8,
-    importance_pinned: bool,
-    evidence: Vec<String>,
-}
-
-impl From<&Memory> for MemoryJson {
-    fn from(m: &Memory) -> Self {
-        Self {
-            id: m.id.to_string(),
-            origin: match m.origin {
-                Origin::Record => "record",
-                Origin::Owner => "owner",
-                Origin::Reflection => "reflection",
-            },
-            record_id: m.record_id.as_ref().map(RecordId::to_string),
-            text: m.text.clone(),
-            occurred_at: m.occurred_at.to_rfc3339(),
-            last_accessed: m.last_accessed.to_rfc3339(),
-            source: m.source.clone(),
-            author: m.author.clone(),
-            participants: m.participants.clone(),
-            conversation: m.conversation.clone(),
-            importance: m.importance,
-            importance_pinned: m.importance_pinned,
-            evidence: m.evidence.iter().map(ToString::to_string).collect(),
-        }
-    }
-}
-
 fn one_line(text: &str, max: usize) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > max {
@@ -427,10 +387,26 @@ pub(crate) fn remember(global: &Global, args: RememberArgs) -> anyhow::Result<Ex
     if args.text.trim().is_empty() {
         return Err(UsageError("the text to remember is empty".into()).into());
     }
+    let at = args.at.unwrap_or_else(|| Local::now().fixed_offset());
+    // A node running on the vault holds its writer lock: it remembers, with its own models.
+    let request = ControlRequest::Remember {
+        text: args.text.clone(),
+        at: at.to_rfc3339(),
+    };
+    if let Some(answer) = super::through_node(global, &request, &mut |_| {})? {
+        let memory = answer
+            .memory
+            .ok_or_else(|| anyhow::anyhow!("the running node's answer has no memory"))?;
+        if global.json {
+            print_json(&memory)?;
+        } else {
+            println!("{}", memory.id);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut vault = open_vault(global)?;
     let models = args.models.load(ImportanceMethod::Features, None)?;
     let mut stream = memories::open(&vault)?;
-    let at = args.at.unwrap_or_else(|| Local::now().fixed_offset());
     let id = models.with(|m| stream.remember(&mut vault, m, &args.text, at))?;
     if global.json {
         let memory = stream.get(&id).map(MemoryJson::from);
@@ -521,12 +497,21 @@ pub(crate) fn context(global: &Global, args: ContextArgs) -> anyhow::Result<Exit
 
 /// `hearth forget ID`.
 pub(crate) fn forget(global: &Global, args: ForgetArgs) -> anyhow::Result<ExitCode> {
-    let mut vault = open_vault(global)?;
-    let mut stream = memories::open(&vault)?;
-    stream.apply_deletions(&mut vault)?;
-    let ids = stream.forget(&mut vault, &args.id, "cli")?;
+    // A node running on the vault holds its writer lock: it forgets, from its own stream too.
+    let request = ControlRequest::Forget {
+        id: args.id.to_string(),
+    };
+    let ids: Vec<String> = match super::through_node(global, &request, &mut |_| {})? {
+        Some(answer) => answer.forgotten,
+        None => {
+            let mut vault = open_vault(global)?;
+            let mut stream = memories::open(&vault)?;
+            stream.apply_deletions(&mut vault)?;
+            let ids = stream.forget(&mut vault, &args.id, "cli")?;
+            ids.iter().map(ToString::to_string).collect()
+        }
+    };
     if global.json {
-        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         print_json(&serde_json::json!({ "forgotten": ids }))?;
     } else {
         println!("forgot {} memories", ids.len());

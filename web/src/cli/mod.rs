@@ -23,6 +23,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use hearth_vault::VaultError;
+use hearth_web::node::control::{self, ControlRequest, ControlResponse};
 
 /// An error in how the command was used: exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +162,37 @@ impl Global {
                 UsageError("no vault directory: pass --vault or set HEARTH_VAULT".into())
             })?;
         Ok(data.join("hearth").join("vault"))
+    }
+}
+
+/// Sends a write to the node running on the vault, if one runs (it holds the vault's writer
+/// lock): `None` when none does, else its answer, carried out. A refusal is an error with the
+/// node's text, a usage error (exit 2) where the node says it is the caller's mistake.
+pub(crate) fn through_node(
+    global: &Global,
+    request: &ControlRequest,
+    progress: &mut dyn FnMut(&ControlResponse),
+) -> anyhow::Result<Option<ControlResponse>> {
+    let dir = global.vault_dir()?;
+    match control::send_with_progress(&dir, request, progress)? {
+        Some(answer) => carried_out(answer).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The node's answer when it carried the request out, else its refusal as an error (a usage
+/// error where the node says it is the caller's mistake).
+pub(crate) fn carried_out(answer: ControlResponse) -> anyhow::Result<ControlResponse> {
+    if answer.ok {
+        return Ok(answer);
+    }
+    let reason = answer
+        .error
+        .unwrap_or_else(|| "the running node refused without a reason".into());
+    if answer.usage {
+        Err(UsageError(reason).into())
+    } else {
+        Err(anyhow::anyhow!(reason))
     }
 }
 

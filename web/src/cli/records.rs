@@ -8,6 +8,8 @@ use anyhow::Context;
 use chrono::{DateTime, FixedOffset, Local, SubsecRound};
 use clap::{Args, Subcommand};
 use hearth_vault::{Id, Kind, Record, RecordData, RecordFilter, Vault};
+use hearth_web::node::control::{self, ControlRequest, ControlResponse, NoteIn};
+use hearth_web::node::owner_note;
 use serde::Serialize;
 
 use super::output::{RecordJson, print_json, record_line};
@@ -110,37 +112,50 @@ struct AddedJson {
 }
 
 pub(crate) fn add(global: &Global, args: AddArgs) -> anyhow::Result<ExitCode> {
-    let mut vault = open(global, true)?;
     let record = |text: String| {
         // The vault keeps milliseconds; so does what we print back.
         let at = args
             .at
             .unwrap_or_else(|| Local::now().fixed_offset())
             .trunc_subsecs(3);
-        let mut data = RecordData::note(args.source.clone(), text, at);
-        data.kind = args.kind;
-        // Notes typed by the owner are never duplicates of one another, even when equal.
-        data.external_id = Some(Id::generate().to_string());
-        data
+        owner_note(&args.source, args.kind, text, at)
     };
     if let Some(text) = &args.text {
         if text.trim().is_empty() {
             return Err(UsageError("--text is empty".into()).into());
         }
         let data = record(text.clone());
-        let outcome = vault.insert(&data, "cli")?;
+        // A node running on the vault holds its writer lock: it stores the record.
+        let request = add_request(&args, std::slice::from_ref(&data));
+        let id = match super::through_node(global, &request, &mut |_| {})? {
+            Some(answer) => {
+                note_of_node(&answer);
+                answer
+                    .ids
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("the running node stored nothing"))?
+            }
+            None => open(global, true)?.insert(&data, "cli")?.id().to_string(),
+        };
         if global.json {
             print_json(&AddedJson {
-                id: outcome.id().to_string(),
+                id,
                 occurred_at: data.occurred_at.to_rfc3339(),
                 line: None,
             })?;
         } else {
-            println!("{}", outcome.id());
+            println!("{id}");
         }
         return Ok(ExitCode::SUCCESS);
     }
-    // --stdin: a reader thread feeds lines; each batch is committed, then acknowledged.
+    // --stdin: through the node when one runs (asked before any input is read), else into the
+    // vault; a reader thread feeds lines; each batch is committed, then acknowledged.
+    let dir = global.vault_dir()?;
+    let mut vault = match control::send(&dir, &ControlRequest::Ping)? {
+        Some(_) => None,
+        None => Some(open(global, true)?),
+    };
     let (tx, rx) = mpsc::sync_channel::<std::io::Result<(u64, String)>>(STDIN_BATCH * 2);
     std::thread::spawn(move || {
         let stdin = std::io::stdin().lock();
@@ -153,6 +168,7 @@ pub(crate) fn add(global: &Global, args: AddArgs) -> anyhow::Result<ExitCode> {
     });
     let mut stdout = std::io::stdout().lock();
     let mut total = 0u64;
+    let mut noted = false;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < STDIN_BATCH {
@@ -172,12 +188,39 @@ pub(crate) fn add(global: &Global, args: AddArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let data: Vec<RecordData> = lines.iter().map(|(_, d)| d.clone()).collect();
-        let outcomes = vault.insert_batch(&data, "cli")?;
-        total += outcomes.len() as u64;
+        let ids: Vec<String> = match vault.as_mut() {
+            Some(vault) => vault
+                .insert_batch(&data, "cli")?
+                .iter()
+                .map(|o| o.id().to_string())
+                .collect(),
+            None => {
+                let mut ids = Vec::with_capacity(data.len());
+                for part in node_batches(&lines)? {
+                    let request = add_request(&args, &data[part]);
+                    let answer =
+                        super::through_node(global, &request, &mut |_| {})?.ok_or_else(|| {
+                            anyhow::anyhow!("the node stopped while adding: the rest was not added")
+                        })?;
+                    if !noted {
+                        noted = note_of_node(&answer);
+                    }
+                    ids.extend(answer.ids);
+                }
+                ids
+            }
+        };
+        anyhow::ensure!(
+            ids.len() == lines.len(),
+            "stored {} of {} records",
+            ids.len(),
+            lines.len()
+        );
+        total += ids.len() as u64;
         if global.json {
-            for ((number, data), outcome) in lines.iter().zip(&outcomes) {
+            for ((number, data), id) in lines.iter().zip(ids) {
                 let ack = AddedJson {
-                    id: outcome.id().to_string(),
+                    id,
                     occurred_at: data.occurred_at.to_rfc3339(),
                     line: Some(*number),
                 };
@@ -191,6 +234,61 @@ pub(crate) fn add(global: &Global, args: AddArgs) -> anyhow::Result<ExitCode> {
         println!("added {total} records");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The node's `add` request for these records.
+fn add_request(args: &AddArgs, data: &[RecordData]) -> ControlRequest {
+    ControlRequest::Add {
+        source: args.source.clone(),
+        kind: args.kind.to_string(),
+        notes: data
+            .iter()
+            .map(|d| NoteIn {
+                text: d.text.clone(),
+                at: d.occurred_at.to_rfc3339(),
+            })
+            .collect(),
+    }
+}
+
+/// Prints the node's note (its memory build failed; the records are stored); whether there
+/// was one.
+fn note_of_node(answer: &ControlResponse) -> bool {
+    if let Some(note) = &answer.note {
+        eprintln!("note: {note}");
+    }
+    answer.note.is_some()
+}
+
+/// Splits numbered lines into requests the node's socket takes: at most
+/// [`control::MAX_ADD_BATCH`] lines and [`control::MAX_ADD_BYTES`] of escaped text each; a
+/// line alone may be larger, up to the request limit.
+fn node_batches(lines: &[(u64, RecordData)]) -> anyhow::Result<Vec<std::ops::Range<usize>>> {
+    let single_max = control::MAX_REQUEST as usize - 4096;
+    let mut parts = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, (number, data)) in lines.iter().enumerate() {
+        let size = serde_json::to_string(&data.text)?.len() + 64;
+        if size > single_max {
+            return Err(UsageError(format!(
+                "line {number} is too long to add through the running node (at most {} MiB \
+                 as JSON); stop the node to add it",
+                single_max >> 20
+            ))
+            .into());
+        }
+        if i > start
+            && (i - start >= control::MAX_ADD_BATCH || bytes + size > control::MAX_ADD_BYTES)
+        {
+            parts.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < lines.len() {
+        parts.push(start..lines.len());
+    }
+    Ok(parts)
 }
 
 pub(crate) fn run(global: &Global, command: RecordsCommand) -> anyhow::Result<ExitCode> {
@@ -331,4 +429,42 @@ fn print_full(r: &Record) {
     }
     println!();
     println!("{}", d.text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(texts: &[String]) -> Vec<(u64, RecordData)> {
+        let at = Local::now().fixed_offset();
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i as u64 + 1, owner_note("note", Kind::Note, t.clone(), at)))
+            .collect()
+    }
+
+    #[test]
+    fn stdin_batches_fit_the_nodes_socket() {
+        // By count.
+        let many = lines(&vec!["x".to_owned(); control::MAX_ADD_BATCH + 1]);
+        let parts = node_batches(&many).unwrap();
+        assert_eq!(
+            parts,
+            vec![
+                0..control::MAX_ADD_BATCH,
+                control::MAX_ADD_BATCH..many.len()
+            ]
+        );
+        // By escaped bytes: control characters take six bytes each in JSON.
+        let third = "\u{1}".repeat(control::MAX_ADD_BYTES / 6 / 3 + 1);
+        let big = lines(&vec![third; 3]);
+        let parts = node_batches(&big).unwrap();
+        assert_eq!(parts, vec![0..2, 2..3]);
+        // A line alone past the request limit is refused, naming it.
+        let huge = lines(&["ok".to_owned(), "y".repeat(control::MAX_REQUEST as usize)]);
+        let e = node_batches(&huge).unwrap_err().to_string();
+        assert!(e.starts_with("line 2 is too long"), "{e}");
+        assert!(node_batches(&[]).unwrap().is_empty());
+    }
 }

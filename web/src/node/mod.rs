@@ -52,6 +52,7 @@ mod openai;
 mod queue;
 mod state;
 mod workers;
+mod writes;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,7 @@ use hearth_vault::{AuditEvent, Unlock, Vault};
 
 pub use error::ApiError;
 pub use grants::PROOF_HEADER;
+pub use writes::owner_note;
 
 use crate::WebError;
 use crate::engine::{self, EncoderEmbedder};

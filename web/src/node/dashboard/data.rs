@@ -5,54 +5,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use hearth_memory::{Caller, Embedder, MemoryFilter, ModelError, Query};
+use hearth_memory::{Caller, MemoryFilter, Query};
 use hearth_permissions::{Field, GrantId, GrantSpec, Right};
 use hearth_vault::{AuditEntry, Status};
 
 use super::super::state::NodeState;
+use super::super::writes::{self, WorkerEmbedder};
 use crate::WebError;
 use crate::grants::{self, GrantRow, IssuedToken};
 use crate::memories::RecalledJson;
 
-/// Who the model workers see the owner's work as.
-pub(crate) const OWNER_APP: &str = "owner";
 /// Who the audit log names for the dashboard's writes.
 pub(crate) const ACTOR: &str = "dashboard";
-
-/// An embedder over the node's embedding worker (so the dashboard loads no model).
-pub(crate) struct WorkerEmbedder<'a> {
-    state: &'a NodeState,
-    dim: usize,
-}
-
-impl<'a> WorkerEmbedder<'a> {
-    /// Asks the worker once for the dimension.
-    pub(crate) fn new(state: &'a NodeState) -> Result<Self, WebError> {
-        let dim = state
-            .workers
-            .embed_blocking(OWNER_APP, vec!["dimension".into()])
-            .map_err(|e| WebError::Node(e.message))?
-            .vectors
-            .first()
-            .map_or(0, Vec::len);
-        Ok(Self { state, dim })
-    }
-}
-
-impl Embedder for WorkerEmbedder<'_> {
-    fn dim(&self) -> usize {
-        self.dim
-    }
-
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
-        Ok(self
-            .state
-            .workers
-            .embed_blocking(OWNER_APP, texts.iter().map(|t| (*t).to_owned()).collect())
-            .map_err(|e| e.message)?
-            .vectors)
-    }
-}
 
 /// The overview page's figures.
 pub(crate) struct Overview {
@@ -185,9 +149,7 @@ pub(crate) fn forget(state: &NodeState, id: &str) -> Result<usize, WebError> {
         field: "id",
         reason: "not a memory id".into(),
     })?;
-    let mut stream = state.memory_mut();
-    let mut vault = state.vault();
-    Ok(stream.forget(&mut vault, &id, ACTOR)?.len())
+    Ok(writes::forget(state, &id, ACTOR)?.len())
 }
 
 /// The grants page: every grant, and the audit trail of one app.

@@ -14,12 +14,12 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use hearth_connectors::{Context, ImportOptions, ImportSummary, time};
-use hearth_memory::{FeatureImportance, Models};
 use hearth_vault::{BlobRef, Id};
 use serde::Serialize;
 
 use super::super::state::NodeState;
-use super::data::{ACTOR, WorkerEmbedder};
+use super::super::writes;
+use super::data::ACTOR;
 use crate::WebError;
 
 /// Per-message errors kept for the page.
@@ -247,14 +247,13 @@ fn run(
     }
     let path = dir.path().join(safe_name(&request.file_name));
     let summary = {
-        let mut vault = state.vault();
         {
             let mut file = std::fs::File::create(&path)
                 .map_err(|e| WebError::Node(format!("cannot write the upload: {e}")))?;
-            vault.read_blob(blob, &mut file)?;
+            state.vault().read_blob(blob, &mut file)?;
         }
         let mut progress = |s: &ImportSummary| note(job, s);
-        let result = hearth_connectors::import(&mut vault, &path, &options, &mut progress);
+        let result = writes::import(state, &path, &options, &mut progress);
         let _ = std::fs::remove_file(&path);
         result.map_err(|e| WebError::Invalid {
             field: "import",
@@ -264,18 +263,7 @@ fn run(
     drop(dir);
     note(job, &summary);
     lock(job).phase = "building memories";
-    let embedder = WorkerEmbedder::new(state)?;
-    let report = {
-        let mut stream = state.memory_mut();
-        let mut vault = state.vault();
-        stream.build(
-            &mut vault,
-            Models {
-                embedder: &embedder,
-                importance: &FeatureImportance,
-            },
-        )?
-    };
+    let report = writes::build_memories(state)?;
     lock(job).memories = Some(format!(
         "{} memories added, {} forgotten, {} in all",
         report.memories_added, report.memories_forgotten, report.memories_total
