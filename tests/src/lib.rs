@@ -131,6 +131,45 @@ impl TestVault {
     pub fn db_path(&self) -> PathBuf {
         self.dir.join("vault.db")
     }
+
+    /// A new vault holding the sample persona's WhatsApp and Telegram chats (examples/), the
+    /// persona marked as the owner.
+    pub fn with_sample_chats() -> Self {
+        let vault = Self::init();
+        for export in [SAMPLE_WHATSAPP, SAMPLE_TELEGRAM] {
+            vault.ok(&["import", &example(export), "--me", "Maya Lindqvist"]);
+        }
+        vault
+    }
+
+    /// `hearth grant issue ARGS...`; returns (id, token).
+    pub fn issue_grant(&self, args: &[&str]) -> (String, String) {
+        let mut all = vec!["grant", "issue"];
+        all.extend_from_slice(args);
+        let out = self.json(&all);
+        (
+            out["id"].as_str().expect("grant id").to_owned(),
+            out["token"].as_str().expect("grant token").to_owned(),
+        )
+    }
+
+    /// Every entry of `hearth audit list`.
+    pub fn audit_entries(&self) -> Vec<serde_json::Value> {
+        self.json(&["audit", "list"])
+            .as_array()
+            .expect("audit entries")
+            .clone()
+    }
+}
+
+/// The sample WhatsApp chat, under examples/.
+pub const SAMPLE_WHATSAPP: &str = "whatsapp/WhatsApp Chat with Inês.txt";
+/// The sample Telegram export, under examples/.
+pub const SAMPLE_TELEGRAM: &str = "telegram/result.json";
+
+/// The absolute path of `relative` under the repository's examples/.
+pub fn example(relative: &str) -> String {
+    format!("{}/../examples/{relative}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Exit code and both streams, for assertion messages.

@@ -7,17 +7,6 @@ use std::os::unix::fs::PermissionsExt;
 use hearth_e2e::{Node, TestVault, describe};
 use serde_json::{Value, json};
 
-/// Issues a grant; returns (id, token).
-fn grant(vault: &TestVault, args: &[&str]) -> (String, String) {
-    let mut all = vec!["grant", "issue"];
-    all.extend_from_slice(args);
-    let out = vault.json(&all);
-    (
-        out["id"].as_str().expect("id").to_owned(),
-        out["token"].as_str().expect("token").to_owned(),
-    )
-}
-
 /// POSTs JSON with a grant; returns the status and the body.
 fn post(node: &Node, path: &str, token: &str, body: &Value) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -57,8 +46,8 @@ fn mcp_initialize(node: &Node, token: &str) -> (u16, String) {
 #[test]
 fn a_grant_revoked_while_the_node_runs_is_refused_at_once() {
     let vault = TestVault::init();
-    let (id, token) = grant(&vault, &["--app", "notes", "--allow", "model.embed"]);
-    let (_, other) = grant(&vault, &["--app", "other", "--allow", "model.embed"]);
+    let (id, token) = vault.issue_grant(&["--app", "notes", "--allow", "model.embed"]);
+    let (_, other) = vault.issue_grant(&["--app", "other", "--allow", "model.embed"]);
     let mut node = Node::start(&vault, &[]);
 
     // The control socket: owner-only.

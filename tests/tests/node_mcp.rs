@@ -8,31 +8,6 @@ use std::process::Command;
 use hearth_e2e::{Node, TestVault, describe, py_script, python};
 use serde_json::Value;
 
-const WHATSAPP: &str = "../examples/whatsapp/WhatsApp Chat with Inês.txt";
-const TELEGRAM: &str = "../examples/telegram/result.json";
-
-/// A vault with the sample WhatsApp and Telegram chats.
-fn sample_vault() -> TestVault {
-    let vault = TestVault::init();
-    let root = env!("CARGO_MANIFEST_DIR");
-    for export in [WHATSAPP, TELEGRAM] {
-        let path = format!("{root}/{export}");
-        vault.ok(&["import", &path, "--me", "Maya Lindqvist"]);
-    }
-    vault
-}
-
-/// Issues a grant; returns (id, token).
-fn grant(vault: &TestVault, args: &[&str]) -> (String, String) {
-    let mut all = vec!["grant", "issue"];
-    all.extend_from_slice(args);
-    let out = vault.json(&all);
-    (
-        out["id"].as_str().expect("id").to_owned(),
-        out["token"].as_str().expect("token").to_owned(),
-    )
-}
-
 /// The sources of a `search_memories` result, asserting it succeeded.
 fn sources(result: &Value) -> Vec<String> {
     assert_eq!(result["is_error"], false, "{result}");
@@ -53,23 +28,18 @@ fn refused(result: &Value, status: u64, code: &str) {
 
 #[test]
 fn the_mcp_python_client_lists_and_calls_the_tools_under_grants() {
-    let vault = sample_vault();
-    let (full_id, full) = grant(
-        &vault,
-        &["--app", "agent", "--allow", "memories.search,persona.chat"],
-    );
-    let (_, whatsapp) = grant(
-        &vault,
-        &[
-            "--app",
-            "wa-agent",
-            "--allow",
-            "memories.search",
-            "--source",
-            "whatsapp",
-        ],
-    );
-    let (_, embed_only) = grant(&vault, &["--app", "embedder", "--allow", "model.embed"]);
+    let vault = TestVault::with_sample_chats();
+    let (full_id, full) =
+        vault.issue_grant(&["--app", "agent", "--allow", "memories.search,persona.chat"]);
+    let (_, whatsapp) = vault.issue_grant(&[
+        "--app",
+        "wa-agent",
+        "--allow",
+        "memories.search",
+        "--source",
+        "whatsapp",
+    ]);
+    let (_, embed_only) = vault.issue_grant(&["--app", "embedder", "--allow", "model.embed"]);
     let mut node = Node::start(&vault, &["--build-memories"]);
 
     let out = Command::new(python())

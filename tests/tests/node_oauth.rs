@@ -45,15 +45,6 @@ fn setup(name: &str) -> (TestVault, String, String, u16) {
         .to_owned();
     (vault, id, secret, port)
 }
-
-fn audit(vault: &TestVault) -> Vec<Value> {
-    vault
-        .json(&["audit", "list"])
-        .as_array()
-        .expect("entries")
-        .clone()
-}
-
 #[test]
 fn authlib_completes_code_and_pkce_with_consent_in_chromium_then_refreshes_and_revokes() {
     let (vault, client_id, secret, port) = setup("Garden Notes");
@@ -152,7 +143,7 @@ fn authlib_completes_code_and_pkce_with_consent_in_chromium_then_refreshes_and_r
         !log.contains(&secret),
         "the client secret never reaches the log"
     );
-    let entries = audit(&vault);
+    let entries = vault.audit_entries();
     let actions: Vec<&str> = entries
         .iter()
         .filter_map(|e| e["action"].as_str())

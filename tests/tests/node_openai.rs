@@ -11,36 +11,6 @@ use hearth_e2e::{Node, TestVault, describe, py_script, python};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const WHATSAPP: &str = "../examples/whatsapp/WhatsApp Chat with Inês.txt";
-const TELEGRAM: &str = "../examples/telegram/result.json";
-
-/// A vault with the sample WhatsApp and Telegram chats.
-fn sample_vault() -> TestVault {
-    let vault = TestVault::init();
-    let root = env!("CARGO_MANIFEST_DIR");
-    for export in [WHATSAPP, TELEGRAM] {
-        let path = format!("{root}/{export}");
-        vault.ok(&["import", &path, "--me", "Maya Lindqvist"]);
-    }
-    vault
-}
-
-/// Issues a grant; returns (id, token).
-fn grant(vault: &TestVault, args: &[&str]) -> (String, String) {
-    let mut all = vec!["grant", "issue"];
-    all.extend_from_slice(args);
-    let out = vault.json(&all);
-    (
-        out["id"].as_str().expect("id").to_owned(),
-        out["token"].as_str().expect("token").to_owned(),
-    )
-}
-
-fn audit(vault: &TestVault) -> Vec<Value> {
-    let list = vault.json(&["audit", "list"]);
-    list.as_array().expect("audit entries").clone()
-}
-
 fn uses(entries: &[Value]) -> Vec<&Value> {
     entries
         .iter()
@@ -50,17 +20,14 @@ fn uses(entries: &[Value]) -> Vec<&Value> {
 
 #[test]
 fn the_openai_python_client_lists_chats_streams_and_embeds_under_grants() {
-    let vault = sample_vault();
-    let (_, token) = grant(
-        &vault,
-        &[
-            "--app",
-            "notes",
-            "--allow",
-            "model.chat,model.embed,persona.chat",
-        ],
-    );
-    let (_, narrow) = grant(&vault, &["--app", "embedder", "--allow", "model.embed"]);
+    let vault = TestVault::with_sample_chats();
+    let (_, token) = vault.issue_grant(&[
+        "--app",
+        "notes",
+        "--allow",
+        "model.chat,model.embed,persona.chat",
+    ]);
+    let (_, narrow) = vault.issue_grant(&["--app", "embedder", "--allow", "model.embed"]);
     let mut node = Node::start(&vault, &["--build-memories"]);
 
     let out = Command::new(python())
@@ -144,7 +111,7 @@ fn the_openai_python_client_lists_chats_streams_and_embeds_under_grants() {
         "the node exits 0 on SIGTERM; log:\n{}",
         node.log()
     );
-    let entries = audit(&vault);
+    let entries = vault.audit_entries();
     let uses = uses(&entries);
     assert!(
         uses.iter().any(|e| e["actor"] == "unknown"
@@ -220,71 +187,56 @@ fn search(node: &Node, token: &str, body: Value) -> (u16, Value) {
 
 #[test]
 fn hostile_requests_get_the_right_status_and_grants_narrow_what_is_read() {
-    let vault = sample_vault();
-    let (_, all) = grant(
-        &vault,
-        &[
-            "--app",
-            "full",
-            "--allow",
-            "memories.search,model.chat,records.read",
-        ],
-    );
-    let (revoked_id, revoked) = grant(&vault, &["--app", "gone", "--allow", "memories.search"]);
+    let vault = TestVault::with_sample_chats();
+    let (_, all) = vault.issue_grant(&[
+        "--app",
+        "full",
+        "--allow",
+        "memories.search,model.chat,records.read",
+    ]);
+    let (revoked_id, revoked) = vault.issue_grant(&["--app", "gone", "--allow", "memories.search"]);
     vault.ok(&["grant", "revoke", &revoked_id]);
-    let (_, embed_only) = grant(&vault, &["--app", "embedder", "--allow", "model.embed"]);
-    let (_, quota) = grant(
-        &vault,
-        &[
-            "--app",
-            "greedy",
-            "--allow",
-            "model.embed",
-            "--per-minute",
-            "2",
-        ],
-    );
-    let (_, whatsapp) = grant(
-        &vault,
-        &[
-            "--app",
-            "wa",
-            "--allow",
-            "memories.search",
-            "--source",
-            "whatsapp",
-            "--since",
-            "2025-01-01",
-            "--redact",
-            "author",
-            "--max-results",
-            "3",
-        ],
-    );
-    let (_, no_ines) = grant(
-        &vault,
-        &[
-            "--app",
-            "private",
-            "--allow",
-            "memories.search",
-            "--exclude-participant",
-            "Inês",
-        ],
-    );
+    let (_, embed_only) = vault.issue_grant(&["--app", "embedder", "--allow", "model.embed"]);
+    let (_, quota) = vault.issue_grant(&[
+        "--app",
+        "greedy",
+        "--allow",
+        "model.embed",
+        "--per-minute",
+        "2",
+    ]);
+    let (_, whatsapp) = vault.issue_grant(&[
+        "--app",
+        "wa",
+        "--allow",
+        "memories.search",
+        "--source",
+        "whatsapp",
+        "--since",
+        "2025-01-01",
+        "--redact",
+        "author",
+        "--max-results",
+        "3",
+    ]);
+    let (_, no_ines) = vault.issue_grant(&[
+        "--app",
+        "private",
+        "--allow",
+        "memories.search",
+        "--exclude-participant",
+        "Inês",
+    ]);
     let app_key = SigningKey::from_bytes(&[7u8; 32]);
     let app_public = format!("ed25519/{}", hex(app_key.verifying_key().as_bytes()));
-    let (_, bound) = grant(
-        &vault,
-        &[
-            "--app",
-            "bound",
-            "--allow",
-            "model.embed",
-            "--app-key",
-            &app_public,
-        ],
-    );
+    let (_, bound) = vault.issue_grant(&[
+        "--app",
+        "bound",
+        "--allow",
+        "model.embed",
+        "--app-key",
+        &app_public,
+    ]);
     let mut node = Node::start(
         &vault,
         &[
@@ -527,7 +479,7 @@ fn hostile_requests_get_the_right_status_and_grants_narrow_what_is_read() {
     std::thread::sleep(Duration::from_secs(3));
 
     assert!(node.stop(), "clean stop; log:\n{}", node.log());
-    let entries = audit(&vault);
+    let entries = vault.audit_entries();
     let uses = uses(&entries);
     let code_of = |actor: &str, code: &str| {
         uses.iter()
