@@ -29,8 +29,9 @@ use axum::http::{HeaderMap, Method, header};
 use chrono::Utc;
 use hearth_permissions::pop::body_sha256;
 use hearth_permissions::{
-    GrantError, GrantId, Ledger, MAX_TOKEN_LEN, Proof, RateCounter, Request as GrantRequest,
-    RequestFilters, RevocationId, RevocationList, Right, RootKey, Scope, Window, read,
+    GrantError, GrantId, Ledger, MAX_TOKEN_LEN, Proof, RateCounter, ReadToken,
+    Request as GrantRequest, RequestFilters, RevocationId, RevocationList, Right, RootKey, Scope,
+    Window, read,
 };
 use hearth_vault::{AuditEvent, Vault};
 use secrecy::{ExposeSecret, SecretString};
@@ -199,35 +200,10 @@ pub(crate) fn authorize(
     right: Right,
     filters: RequestFilters,
 ) -> Result<Scope, ApiError> {
-    let refuse = |app: Option<&str>, error: ApiError| -> ApiError {
-        let event = AuditEvent::new("grant.use", app.unwrap_or("unknown"))
-            .detail("endpoint", endpoint(call))
-            .detail("right", &right)
-            .detail("outcome", "refused")
-            .detail("status", error.status.as_u16())
-            .detail("code", error.code);
-        if let Err(e) = state.audit(&event) {
-            return ApiError::internal(&e);
-        }
-        error
-    };
-    let Some(token) = &call.token else {
-        return Err(refuse(
-            None,
-            ApiError::unauthorized(
-                "missing_token",
-                "this node needs a grant: send it as `Authorization: Bearer <grant>`",
-            ),
-        ));
-    };
-    let token = token.expose_secret();
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(refuse(None, GrantError::BadSignature.into()));
-    }
-    let grant = match read(token, state.verifier.root()) {
-        Ok(read) => read.grant,
-        Err(e) => return Err(refuse(None, e.into())),
-    };
+    let right_name = right.to_string();
+    let refuse = |app: Option<&str>, error: ApiError| refused(state, call, &right_name, app, error);
+    let (token, read) = read_bearer(state, call, &right_name)?;
+    let grant = read.grant;
     let app = grant.spec.app.as_str();
     let proof = match call.proof.as_deref().map(parse_proof).transpose() {
         Ok(p) => p,
@@ -265,36 +241,55 @@ pub(crate) fn authorize(
     }
 }
 
+/// Audits a refused use of a grant (the app if known, the right, the status; never the token)
+/// and returns the error to answer with.
+fn refused(
+    state: &NodeState,
+    call: &Call,
+    right: &str,
+    app: Option<&str>,
+    error: ApiError,
+) -> ApiError {
+    let event = AuditEvent::new("grant.use", app.unwrap_or("unknown"))
+        .detail("endpoint", endpoint(call))
+        .detail("right", right)
+        .detail("outcome", "refused")
+        .detail("status", error.status.as_u16())
+        .detail("code", error.code);
+    if let Err(e) = state.audit(&event) {
+        return ApiError::internal(&e);
+    }
+    error
+}
+
+/// The call's bearer token, read against the node's root key (present, bounded, signed by this
+/// node); a refusal is audited for `right`.
+fn read_bearer<'c>(
+    state: &NodeState,
+    call: &'c Call,
+    right: &str,
+) -> Result<(&'c str, ReadToken), ApiError> {
+    let refuse = |error: ApiError| refused(state, call, right, None, error);
+    let Some(token) = &call.token else {
+        return Err(refuse(ApiError::unauthorized(
+            "missing_token",
+            "this node needs a grant: send it as `Authorization: Bearer <grant>`",
+        )));
+    };
+    let token = token.expose_secret();
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(refuse(GrantError::BadSignature.into()));
+    }
+    let read = read(token, state.verifier.root()).map_err(|e| refuse(e.into()))?;
+    Ok((token, read))
+}
+
 /// Checks that the call carries a grant of this node that is not revoked, before a protocol
 /// that authorizes each operation later (MCP): 401 otherwise, audited as [`authorize`] audits
 /// (right `none`). The rights and filters are verified per operation by [`authorize`].
 pub(crate) fn authenticate(state: &NodeState, call: &Call) -> Result<(), ApiError> {
-    let refuse = |app: Option<&str>, error: ApiError| -> ApiError {
-        let event = AuditEvent::new("grant.use", app.unwrap_or("unknown"))
-            .detail("endpoint", endpoint(call))
-            .detail("right", "none")
-            .detail("outcome", "refused")
-            .detail("status", error.status.as_u16())
-            .detail("code", error.code);
-        if let Err(e) = state.audit(&event) {
-            return ApiError::internal(&e);
-        }
-        error
-    };
-    let Some(token) = &call.token else {
-        return Err(refuse(
-            None,
-            ApiError::unauthorized(
-                "missing_token",
-                "this node needs a grant: send it as `Authorization: Bearer <grant>`",
-            ),
-        ));
-    };
-    let token = token.expose_secret();
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(refuse(None, GrantError::BadSignature.into()));
-    }
-    let read = read(token, state.verifier.root()).map_err(|e| refuse(None, e.into()))?;
+    let refuse = |app: Option<&str>, error: ApiError| refused(state, call, "none", app, error);
+    let (_, read) = read_bearer(state, call, "none")?;
     let revoked = state
         .ledger()
         .revocations
