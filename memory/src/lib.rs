@@ -45,6 +45,7 @@ pub use model::{Embedder, Generator, Memory, MemoryId, ModelError, Origin, Token
 pub use persist::NAMESPACE;
 pub use score::{ScoreParams, Weights};
 pub use stream::{BuildReport, Caller, EXACT_SCAN_MAX, MemoryStream, Models, Query, Recalled};
+pub use vectors::ram_base;
 
 /// Everything that can go wrong in the memory layer.
 #[derive(Debug, thiserror::Error)]

@@ -226,8 +226,10 @@ impl Drop for RamDir {
     }
 }
 
-/// A directory on a RAM-backed file system, if the machine has one.
-pub(crate) fn ram_base() -> Option<PathBuf> {
+/// A directory on a RAM-backed file system (`/dev/shm`, else `$XDG_RUNTIME_DIR`, when either is
+/// a tmpfs), if the machine has one: where a file that must never reach a disk in clear may
+/// exist for a moment.
+pub fn ram_base() -> Option<PathBuf> {
     let mounts = fs::read_to_string("/proc/self/mounts").ok()?;
     let ram_mounts: Vec<&str> = mounts
         .lines()

@@ -235,9 +235,18 @@ fn run(
         },
         actor: ACTOR.into(),
     };
+    // The importers read a path, so the export is unsealed for the import's length into a
+    // private folder on a RAM-backed file system, never onto a disk.
+    let ram = hearth_memory::ram_base().ok_or_else(|| {
+        WebError::Node(
+            "this machine has no RAM-backed file system (/dev/shm) to unseal the upload into; \
+             import the file with `hearth import` instead"
+                .into(),
+        )
+    })?;
     let dir = tempfile::Builder::new()
         .prefix("hearth-upload-")
-        .tempdir()
+        .tempdir_in(ram)
         .map_err(|e| WebError::Node(format!("cannot make a temporary folder: {e}")))?;
     #[cfg(unix)]
     {
