@@ -56,40 +56,77 @@ impl MemoryFilter {
 
     /// Whether a memory passes. The reference semantics: the index clauses must agree with it.
     pub fn matches(&self, memory: &Memory) -> bool {
-        if !self.sources.is_empty() && !self.sources.contains(&memory.source) {
+        self.compile().matches(memory)
+    }
+
+    /// The filter with its participant names normalised once, for testing many memories.
+    pub fn compile(&self) -> CompiledFilter<'_> {
+        CompiledFilter {
+            filter: self,
+            participants: self.participant_keys(),
+            excluded: self.excluded_keys(),
+        }
+    }
+}
+
+/// A [`MemoryFilter`] ready to test many memories without allocating.
+#[derive(Clone, Debug)]
+pub struct CompiledFilter<'a> {
+    filter: &'a MemoryFilter,
+    participants: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl CompiledFilter<'_> {
+    /// Whether a memory passes (as [`MemoryFilter::matches`]).
+    pub fn matches(&self, memory: &Memory) -> bool {
+        let f = self.filter;
+        if !f.sources.is_empty() && !f.sources.contains(&memory.source) {
             return false;
         }
         let at = memory.occurred_at.with_timezone(&Utc);
-        if self.since.is_some_and(|since| at < since) || self.until.is_some_and(|until| at >= until)
-        {
+        if f.since.is_some_and(|since| at < since) || f.until.is_some_and(|until| at >= until) {
             return false;
         }
-        if !self.conversations.is_empty()
+        if !f.conversations.is_empty()
             && !memory
                 .conversation
                 .as_ref()
-                .is_some_and(|c| self.conversations.contains(c))
+                .is_some_and(|c| f.conversations.contains(c))
         {
             return false;
         }
         if memory
             .conversation
             .as_ref()
-            .is_some_and(|c| self.exclude_conversations.contains(c))
+            .is_some_and(|c| f.exclude_conversations.contains(c))
         {
             return false;
         }
-        if !self.participants.is_empty() || !self.exclude_participants.is_empty() {
-            let keys = memory.participant_keys();
-            if !self.participants.is_empty()
-                && !self.participant_keys().iter().any(|p| keys.contains(p))
-            {
-                return false;
-            }
-            if self.excluded_keys().iter().any(|p| keys.contains(p)) {
-                return false;
-            }
+        if !f.participants.is_empty() && !self.has_any(memory, &self.participants) {
+            return false;
         }
-        true
+        !self.has_any(memory, &self.excluded)
+    }
+
+    /// Whether any of the memory's names or handles equals one of `keys` (normalised).
+    fn has_any(&self, memory: &Memory, keys: &[String]) -> bool {
+        if keys.is_empty() {
+            return false;
+        }
+        memory
+            .participants
+            .iter()
+            .chain(memory.handles.iter())
+            .chain(memory.author.iter())
+            .any(|name| {
+                let t = name.trim();
+                if t.is_ascii() {
+                    keys.iter().any(|k| t.eq_ignore_ascii_case(k))
+                } else {
+                    let lower = normalize_key(t);
+                    keys.contains(&lower)
+                }
+            })
     }
 }

@@ -25,10 +25,12 @@
 
 pub mod chunk;
 pub mod context;
+mod dot;
 pub mod filter;
 pub mod importance;
 pub mod model;
 mod persist;
+mod ram;
 pub mod reflect;
 pub mod score;
 mod sealed_dir;
@@ -39,13 +41,13 @@ mod vectors;
 use hearth_vault::VaultError;
 
 pub use context::{ContextLine, Packed, pack};
-pub use filter::MemoryFilter;
+pub use filter::{CompiledFilter, MemoryFilter};
 pub use importance::{FeatureImportance, ImportanceRater, LlmImportance};
 pub use model::{Embedder, Generator, Memory, MemoryId, ModelError, Origin, TokenCounter};
 pub use persist::NAMESPACE;
+pub use ram::ram_base;
 pub use score::{ScoreParams, Weights};
 pub use stream::{BuildReport, Caller, EXACT_SCAN_MAX, MemoryStream, Models, Query, Recalled};
-pub use vectors::ram_base;
 
 /// Everything that can go wrong in the memory layer.
 #[derive(Debug, thiserror::Error)]

@@ -152,5 +152,5 @@ pub(crate) fn normalize(v: &mut [f32]) {
 
 /// Cosine similarity of two L2-normalised vectors.
 pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    crate::dot::dot(a, b)
 }

@@ -49,8 +49,15 @@ pub(crate) type BlobName = String;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct VectorBlobs {
     pub(crate) graph: BlobName,
+    /// The vectors of an `hnsw_rs` dump, in stores made before the graph held links only
+    /// (empty since: the vectors live in the pages).
+    #[serde(default)]
     pub(crate) data: BlobName,
     pub(crate) points: usize,
+    /// The graph's format (`vectors::FORMAT`); absent for `hnsw_rs` dumps, which are not
+    /// loaded: the graph is rebuilt from the memories instead.
+    #[serde(default)]
+    pub(crate) distance: String,
 }
 
 /// The store's manifest.

@@ -7,14 +7,16 @@
 //!   forgotten never comes back, and first applies the vault's deletion feed from the stored
 //!   position.
 //! - **Filters inside the search.** BM25 candidates come from a tantivy query holding the filter;
-//!   vector candidates from the hnsw search under a filter (or, when the filter lets fewer than
-//!   [`EXACT_SCAN_MAX`] memories through, from an exact scan of exactly those), never from
-//!   dropping results after a top-k.
+//!   vector candidates from the graph search under a filter (or, when the filter lets few
+//!   memories through — at least [`EXACT_SCAN_MAX`], more in large stores, see
+//!   `exact_scan_limit` — from an exact scan of exactly those), never from dropping results
+//!   after a top-k.
 //! - **Only the owner reshapes recency.** [`MemoryStream::recall`] refreshes last-accessed times
 //!   for [`Caller::Owner`] only; an app's retrieval writes nothing.
 //! - **Forgetting erases.** A forgotten memory's text and vector leave its page, its document and
-//!   every term only it had leave the BM25 index (segments with deletions are merged), its point is
-//!   hidden from vector search and its vector overwritten in the sealed dump, reflections citing
+//!   every term only it had leave the BM25 index (segments with deletions are merged), its point
+//!   stays in the graph without a vector (the sealed graph holds links only) and is skipped by
+//!   every search, reflections citing
 //!   it are forgotten too, the blobs that held any of it are erased, and the audit log records
 //!   the ids (never the text).
 //! - Every change is persisted (sealed) before the call returns.
@@ -34,9 +36,9 @@ use crate::persist::{self, Manifest, PAGE_SLOTS, VectorBlobs};
 use crate::score::{Candidate, ScoreParams, score};
 use crate::sealed_dir::{FileClass, SealedDirectory};
 use crate::text_index::TextIndex;
-use crate::vectors::{Dump, VectorIndex};
+use crate::vectors::{self, VectorIndex};
 
-/// A filter letting through at most this many memories is searched exactly (no hnsw).
+/// A filter letting through at most this many memories is always searched exactly (no graph).
 pub const EXACT_SCAN_MAX: usize = 4096;
 /// Records (or texts) embedded per call to the embedder.
 const EMBED_BATCH: usize = 32;
@@ -179,30 +181,21 @@ impl MemoryStream {
         let text = TextIndex::open(dir)?;
         let live = memories.iter().flatten().count();
         let vectors = match &manifest.vectors {
-            Some(v) => {
-                let dump = Dump {
-                    graph: persist::get_sealed(
-                        vault,
-                        &v.graph,
-                        &persist::vectors_context("graph"),
-                    )?,
-                    data: persist::get_sealed(vault, &v.data, &persist::vectors_context("data"))?,
-                };
-                VectorIndex::load(&dump, v.points)?
+            Some(v) if v.distance == vectors::FORMAT => {
+                let graph =
+                    persist::get_sealed(vault, &v.graph, &persist::vectors_context("graph"))?;
+                let index = VectorIndex::decode(&graph)?;
+                if index.points() != v.points {
+                    return Err(MemoryError::Tampered("vector index".into()));
+                }
+                Some(index)
             }
-            None => None,
+            // No graph, or an `hnsw_rs` dump from an older store: rebuilt below.
+            _ => None,
         };
         let (vectors, vectors_dirty) = match vectors {
             Some(v) => (v, false),
-            None => {
-                let mut v = VectorIndex::new(live);
-                for (slot, m) in memories.iter().enumerate() {
-                    if let Some(m) = m {
-                        v.insert(slot as u32, &m.embedding);
-                    }
-                }
-                (v, live > 0)
-            }
+            None => (graph_of(&memories), live > 0),
         };
         let mut stream = Self {
             manifest,
@@ -329,17 +322,23 @@ impl MemoryStream {
             }
             m.embedding = vector;
         }
+        let first = self.manifest.next_slot;
         for m in drafts {
             let slot = self.manifest.next_slot;
             self.manifest.next_slot += 1;
             self.text.add(slot, &m)?;
-            self.vectors.insert(slot, &m.embedding);
             self.manifest.importance_since_reflection += u32::from(m.importance);
             ids.push(m.id.clone());
             self.memories.push(Some(m));
             self.link(slot);
             self.dirty_pages.insert(slot / PAGE_SLOTS);
         }
+        let memories = &self.memories;
+        let points: Vec<(u32, &[f32])> = (first..self.manifest.next_slot)
+            .filter_map(|s| Some((s, memories[s as usize].as_ref()?.embedding.as_slice())))
+            .collect();
+        self.vectors
+            .insert_batch(&points, &|s| vector_of(memories, s));
         self.vectors_dirty = true;
         Ok(ids)
     }
@@ -527,8 +526,10 @@ impl MemoryStream {
         let live = |slot: usize| -> Option<&Memory> { self.memories.get(slot)?.as_ref() };
         let vector_hits: Vec<(u32, f32)> = if filter.is_empty() {
             self.vectors
-                .search(&q, n, n.max(64), &|s| live(s).is_some())
-        } else if self.text.count(filter)? <= EXACT_SCAN_MAX {
+                .search(&q, n, n.max(64), &|s| vector_of(&self.memories, s), &|_| {
+                    true
+                })
+        } else if self.text.count(filter)? <= exact_scan_limit(self.vectors.points(), n) {
             let mut hits: Vec<(u32, f32)> = self
                 .text
                 .slots(filter)?
@@ -539,16 +540,19 @@ impl MemoryStream {
             hits.truncate(n);
             hits
         } else {
-            self.vectors.search(&q, n, n.max(64) * 2, &|s| {
-                live(s).is_some_and(|m| filter.matches(m))
-            })
+            let compiled = filter.compile();
+            self.vectors
+                .search(&q, n, n.max(64), &|s| vector_of(&self.memories, s), &|s| {
+                    live(s as usize).is_some_and(|m| compiled.matches(m))
+                })
         };
         let mut slots: Vec<u32> = bm25.keys().copied().collect();
         slots.extend(vector_hits.iter().map(|(s, _)| *s));
         slots.sort_unstable();
         slots.dedup();
         // Both retrievers searched under the filter; this only guards the invariant.
-        slots.retain(|&s| live(s as usize).is_some_and(|m| filter.matches(m)));
+        let compiled = filter.compile();
+        slots.retain(|&s| live(s as usize).is_some_and(|m| compiled.matches(m)));
         let now = query.now.unwrap_or_else(Utc::now);
         let candidates: Vec<Candidate> = slots
             .iter()
@@ -704,6 +708,10 @@ impl MemoryStream {
             self.text.delete(slot);
             self.access.remove(&slot);
             self.dirty_pages.insert(slot / PAGE_SLOTS);
+            let memories = &self.memories;
+            self.vectors.forgotten(slot, &|s| {
+                memories.get(s as usize).is_some_and(Option::is_some)
+            });
             self.vectors_dirty = true;
             ids.push(m.id);
         }
@@ -765,27 +773,24 @@ impl MemoryStream {
         old.extend(std::mem::replace(&mut self.manifest.tantivy_blobs, blobs).into_values());
         self.manifest.tantivy_inline = inline;
         if self.vectors_dirty {
-            let memories = &self.memories;
-            let dead = |id: u64| memories.get(id as usize).is_none_or(|m| m.is_none());
-            let vectors = match self.vectors.dump(&dead)? {
-                Some(dump) => Some(VectorBlobs {
-                    graph: persist::put_sealed(
-                        vault,
-                        &persist::vectors_context("graph"),
-                        &dump.graph,
-                    )?,
-                    data: persist::put_sealed(
-                        vault,
-                        &persist::vectors_context("data"),
-                        &dump.data,
-                    )?,
-                    points: self.vectors.points(),
-                }),
-                None => None,
+            // Forgotten points only slow the walk; past a quarter of the graph, rebuild it.
+            let live = self.by_id.len();
+            if (self.vectors.points() - live.min(self.vectors.points())) * 4 > self.vectors.points()
+            {
+                self.vectors = graph_of(&self.memories);
+            }
+            let graph = zeroize::Zeroizing::new(self.vectors.encode());
+            let vectors = VectorBlobs {
+                graph: persist::put_sealed(vault, &persist::vectors_context("graph"), &graph)?,
+                data: String::new(),
+                points: self.vectors.points(),
+                distance: vectors::FORMAT.into(),
             };
-            if let Some(previous) = std::mem::replace(&mut self.manifest.vectors, vectors) {
+            if let Some(previous) = self.manifest.vectors.replace(vectors) {
                 old.push(previous.graph);
-                old.push(previous.data);
+                if !previous.data.is_empty() {
+                    old.push(previous.data);
+                }
             }
             self.vectors_dirty = false;
         }
@@ -850,4 +855,34 @@ fn memory_of_record(record: &Record, chunk: u32, text: String, now: DateTime<Utc
     m.record_id = Some(record.id.clone());
     m.chunk = chunk;
     m
+}
+
+/// The vector of a live memory.
+fn vector_of(memories: &[Option<Memory>], slot: u32) -> Option<&[f32]> {
+    memories
+        .get(slot as usize)?
+        .as_ref()
+        .map(|m| m.embedding.as_slice())
+}
+
+/// A vector graph of every live memory.
+fn graph_of(memories: &[Option<Memory>]) -> VectorIndex {
+    let points: Vec<(u32, &[f32])> = memories
+        .iter()
+        .enumerate()
+        .filter_map(|(s, m)| Some((s as u32, m.as_ref()?.embedding.as_slice())))
+        .collect();
+    let mut index = VectorIndex::new(memories.len());
+    index.insert_batch(&points, &|s| vector_of(memories, s));
+    index
+}
+
+/// Up to how many memories a filter may let through for the vector search to scan them all
+/// rather than walk the graph. The walk computes about `ef·2M` distances per `ef` accepted
+/// points, so about `ef·2M·N/count` in all, against `count` for the scan: they cross at
+/// `√(ef·2M·N)` (≈ 45,000 for a million memories at ef 64). Never below [`EXACT_SCAN_MAX`].
+fn exact_scan_limit(points: usize, n: usize) -> usize {
+    let ef = n.max(64) as f64;
+    let walk = (ef * 32.0 * points as f64).sqrt() as usize;
+    walk.max(EXACT_SCAN_MAX)
 }
