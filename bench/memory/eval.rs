@@ -5,7 +5,8 @@
 //! each question of `bench/memory/questions.json` and measures how much of its labelled
 //! evidence comes back in the top 5 and top 10, for: BM25 alone, vectors alone, the hybrid
 //! (BM25 + cosine), and the full Generative Agents score (recency + importance + hybrid
-//! relevance) with the default parameters, and variants (no relevance pool, the reference code's weights).
+//! relevance) with the default parameters, and variants (pool sizes, the paper's and the
+//! reference code's weights).
 //!
 //! Evidence is labelled by source and an exact piece of the message's text (ids change with
 //! every import); each label must match at least one memory, or the run fails naming it.
@@ -171,31 +172,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         relevance_pool: pool,
         ..ScoreParams::default()
     };
+    let paper = |pool: usize| ScoreParams {
+        weights: Weights {
+            recency: 1.0,
+            importance: 1.0,
+            relevance: 1.0,
+        },
+        bm25_share: 0.5,
+        relevance_pool: pool,
+        ..ScoreParams::default()
+    };
     let setups: Vec<(&str, ScoreParams)> = vec![
         ("BM25 alone", relevance_only(1.0)),
         ("vectors alone", relevance_only(0.0)),
-        ("hybrid (RRF of BM25 and cosine ranks)", relevance_only(0.5)),
         (
-            "full score (defaults: 1,1,1, relevance pool 10)",
+            "hybrid (RRF of BM25 and cosine ranks, BM25 share 0.3)",
+            relevance_only(0.3),
+        ),
+        ("hybrid, plain RRF (share 0.5)", relevance_only(0.5)),
+        (
+            "full score (defaults: weights 1,1,2, share 0.3, relevance pool 10)",
             ScoreParams::default(),
         ),
+        ("full score, defaults but pool 5", full(1.0, 1.0, 2.0, 5)),
+        ("full score, defaults but pool 20", full(1.0, 1.0, 2.0, 20)),
         (
-            "full score, 1,1,1 over every candidate (no pool)",
-            full(1.0, 1.0, 1.0, 0),
+            "full score, defaults but no pool (every candidate)",
+            full(1.0, 1.0, 2.0, 0),
         ),
+        ("full score, paper's 1,1,1, share 0.5, pool 10", paper(10)),
+        ("full score, paper's 1,1,1, share 0.5, no pool", paper(0)),
         (
-            "full score, 1,1,1, relevance pool 20",
-            full(1.0, 1.0, 1.0, 20),
-        ),
-        (
-            "full score, 0.5,2,3 (reference code), no pool",
-            full(0.5, 2.0, 3.0, 0),
-        ),
-        (
-            "full score, 0.5,2,3, relevance pool 10",
+            "full score, 0.5,2,3 (reference code), share 0.3, pool 10",
             full(0.5, 2.0, 3.0, 10),
         ),
-        ("full score, 0.5,1,3, no pool", full(0.5, 1.0, 3.0, 0)),
     ];
     if let Ok(path) = std::env::var("MEMORY_EVAL_DUMP") {
         // Every candidate of every question with its raw features, for offline analysis.

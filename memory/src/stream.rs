@@ -506,11 +506,6 @@ impl MemoryStream {
         }
         let n = query.candidates.max(query.k);
         let filter = &query.filter;
-        let bm25: HashMap<u32, f32> = self
-            .text
-            .search(&query.text, filter, n)?
-            .into_iter()
-            .collect();
         let mut q = embedder
             .embed(&[query.text.as_str()])
             .map_err(|e| MemoryError::Model(e.to_string()))?
@@ -524,28 +519,14 @@ impl MemoryStream {
         }
         normalize(&mut q);
         let live = |slot: usize| -> Option<&Memory> { self.memories.get(slot)?.as_ref() };
-        let vector_hits: Vec<(u32, f32)> = if filter.is_empty() {
-            self.vectors
-                .search(&q, n, n.max(64), &|s| vector_of(&self.memories, s), &|_| {
-                    true
-                })
-        } else if self.text.count(filter)? <= exact_scan_limit(self.vectors.points(), n) {
-            let mut hits: Vec<(u32, f32)> = self
-                .text
-                .slots(filter)?
-                .into_iter()
-                .filter_map(|s| live(s as usize).map(|m| (s, cosine(&q, &m.embedding))))
-                .collect();
-            hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            hits.truncate(n);
-            hits
-        } else {
-            let compiled = filter.compile();
-            self.vectors
-                .search(&q, n, n.max(64), &|s| vector_of(&self.memories, s), &|s| {
-                    live(s as usize).is_some_and(|m| compiled.matches(m))
-                })
-        };
+        // The two retrievers run side by side (on two cores a query takes the longer of the
+        // two instead of their sum).
+        let (bm25, vector_hits) = rayon::join(
+            || self.text.search(&query.text, filter, n),
+            || self.vector_candidates(&q, filter, n),
+        );
+        let bm25: HashMap<u32, f32> = bm25?.into_iter().collect();
+        let vector_hits = vector_hits?;
         let mut slots: Vec<u32> = bm25.keys().copied().collect();
         slots.extend(vector_hits.iter().map(|(s, _)| *s));
         slots.sort_unstable();
@@ -581,6 +562,39 @@ impl MemoryStream {
                 relevance: s.relevance,
             })
             .collect())
+    }
+
+    /// The `n` nearest memories to `q` within `filter`: by the graph, or by an exact scan when
+    /// the filter lets few memories through.
+    fn vector_candidates(
+        &self,
+        q: &[f32],
+        filter: &MemoryFilter,
+        n: usize,
+    ) -> Result<Vec<(u32, f32)>, MemoryError> {
+        let live = |slot: usize| -> Option<&Memory> { self.memories.get(slot)?.as_ref() };
+        Ok(if filter.is_empty() {
+            self.vectors
+                .search(q, n, n.max(64), &|s| vector_of(&self.memories, s), &|_| {
+                    true
+                })
+        } else if self.text.count(filter)? <= exact_scan_limit(self.vectors.points(), n) {
+            let mut hits: Vec<(u32, f32)> = self
+                .text
+                .slots(filter)?
+                .into_iter()
+                .filter_map(|s| live(s as usize).map(|m| (s, cosine(q, &m.embedding))))
+                .collect();
+            hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            hits.truncate(n);
+            hits
+        } else {
+            let compiled = filter.compile();
+            self.vectors
+                .search(q, n, n.max(64), &|s| vector_of(&self.memories, s), &|s| {
+                    live(s as usize).is_some_and(|m| compiled.matches(m))
+                })
+        })
     }
 
     /// Retrieves for `caller`; the owner's retrievals refresh the last-accessed time of what

@@ -20,7 +20,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 
-use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::indexer::NoMergePolicy;
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
@@ -307,14 +307,26 @@ impl TextIndex {
         Ok(out)
     }
 
-    /// The `limit` best BM25 matches of `text` within `filter`, as (slot, score).
+    /// The `limit` best BM25 matches of `text` within `filter`, as (slot, score). English
+    /// function words ([`STOP_WORDS`]) are left out of the query (not of the index) unless the
+    /// query has nothing else: in a question such as "what did I say in the Lisbon email", they
+    /// match nearly every memory and push the ones naming Lisbon down.
     pub(crate) fn search(
         &self,
         text: &str,
         filter: &MemoryFilter,
         limit: usize,
     ) -> Result<Vec<(u32, f32)>, MemoryError> {
-        let terms = self.terms(text);
+        let content: Vec<&str> = text
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter(|w| !w.is_empty())
+            .filter(|w| !STOP_WORDS.contains(&w.to_lowercase().replace('\u{2019}', "'").as_str()))
+            .collect();
+        let terms = if content.is_empty() {
+            self.terms(text)
+        } else {
+            self.terms(&content.join(" "))
+        };
         if terms.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
@@ -328,10 +340,17 @@ impl TextIndex {
                 })
                 .collect(),
         ));
-        let query = BooleanQuery::new(vec![
-            (Occur::Must, text_query),
-            (Occur::Must, self.filter_query(filter)),
-        ]);
+        // Without a filter the disjunction of terms is searched alone, so tantivy can skip
+        // blocks that cannot reach the top `limit` (block-max WAND) instead of scoring every
+        // document holding any term.
+        let query: Box<dyn Query> = if filter.is_empty() {
+            text_query
+        } else {
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, text_query),
+                (Occur::Must, self.filter_query(filter)),
+            ]))
+        };
         let searcher = self.reader.searcher();
         let top = searcher
             .search(&query, &TopDocs::with_limit(limit).order_by_score())
@@ -347,17 +366,13 @@ impl TextIndex {
             .map_err(index_err)
     }
 
-    /// Every slot the filter lets through.
+    /// Every slot the filter lets through, read straight from the slot column of each
+    /// segment (no set of document addresses in between).
     pub(crate) fn slots(&self, filter: &MemoryFilter) -> Result<Vec<u32>, MemoryError> {
-        let searcher = self.reader.searcher();
-        let docs = searcher
-            .search(&self.filter_query(filter), &DocSetCollector)
-            .map_err(index_err)?;
-        Ok(self
-            .slots_of(&searcher, docs.into_iter().map(|d| (0.0, d)))?
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect())
+        self.reader
+            .searcher()
+            .search(&self.filter_query(filter), &SlotCollector)
+            .map_err(index_err)
     }
 
     /// Whether any segment's term dictionary still holds a term of `word` (after analysis).
@@ -372,5 +387,63 @@ impl TextIndex {
             }
         }
         Ok(false)
+    }
+}
+
+/// English function words left out of BM25 queries (lower-case): pronouns, articles,
+/// auxiliaries, prepositions, conjunctions and question words.
+pub(crate) const STOP_WORDS: &[&str] = &[
+    "a", "about", "after", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been",
+    "before", "being", "but", "by", "can", "could", "did", "do", "does", "doing", "for", "from",
+    "had", "has", "have", "having", "he", "her", "hers", "him", "his", "how", "i", "i'm", "if",
+    "in", "into", "is", "it", "it's", "its", "me", "mine", "my", "myself", "of", "on", "or", "our",
+    "ours", "she", "should", "so", "than", "that", "the", "their", "them", "then", "there",
+    "these", "they", "this", "those", "to", "us", "was", "we", "were", "what", "when", "where",
+    "which", "who", "whom", "why", "will", "with", "would", "you", "your", "yours",
+];
+
+/// Collects the slot of every matching document.
+struct SlotCollector;
+
+struct SlotSegmentCollector {
+    column: tantivy::columnar::Column<u64>,
+    slots: Vec<u32>,
+}
+
+impl tantivy::collector::Collector for SlotCollector {
+    type Fruit = Vec<u32>;
+    type Child = SlotSegmentCollector;
+
+    fn for_segment(
+        &self,
+        _segment: tantivy::SegmentOrdinal,
+        reader: &tantivy::SegmentReader,
+    ) -> tantivy::Result<SlotSegmentCollector> {
+        Ok(SlotSegmentCollector {
+            column: reader.fast_fields().u64("slot")?,
+            slots: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<u32>>) -> tantivy::Result<Vec<u32>> {
+        Ok(fruits.concat())
+    }
+}
+
+impl tantivy::collector::SegmentCollector for SlotSegmentCollector {
+    type Fruit = Vec<u32>;
+
+    fn collect(&mut self, doc: tantivy::DocId, _score: tantivy::Score) {
+        if let Some(slot) = self.column.first(doc) {
+            self.slots.push(slot as u32);
+        }
+    }
+
+    fn harvest(self) -> Vec<u32> {
+        self.slots
     }
 }

@@ -6,7 +6,7 @@ use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use hearth_memory::{
     Caller, Generator, MemoryError, MemoryFilter, MemoryStream, ModelError, Origin, Query,
-    reflect::reflect,
+    ScoreParams, Weights, reflect::reflect,
 };
 use hearth_vault::RecordData;
 
@@ -554,4 +554,50 @@ fn owner_can_pin_importance() {
     stream.set_importance(&mut vault, &id, 9).unwrap();
     let m = stream.get(&id).unwrap();
     assert_eq!((m.importance, m.importance_pinned), (9, true));
+}
+
+#[test]
+fn function_words_of_a_question_do_not_make_bm25_matches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut vault = new_vault(&tmp.path().join("v"));
+    let mut records = vec![message(
+        "sms",
+        "Lisbon marathon done, chip 3:41",
+        at(1, 9),
+        "Me",
+        &["Ana"],
+        "c1",
+    )];
+    for i in 0..5 {
+        records.push(message(
+            "sms",
+            &format!("What was it in the morning? I was there with you and it was {i}"),
+            at(2 + i, 9),
+            "Ana",
+            &["Me"],
+            "c1",
+        ));
+    }
+    insert(&mut vault, &records);
+    let mut stream = MemoryStream::open(&vault).unwrap();
+    stream.build(&mut vault, models()).unwrap();
+    let mut query = Query::new("What was my time in the Lisbon marathon?");
+    query.k = 6;
+    query.params = ScoreParams {
+        weights: Weights {
+            recency: 0.0,
+            importance: 0.0,
+            relevance: 1.0,
+        },
+        bm25_share: 1.0,
+        relevance_pool: 0,
+        ..ScoreParams::default()
+    };
+    let hits = stream.search(&EMBEDDER, &query).unwrap();
+    assert!(hits[0].memory.text.starts_with("Lisbon"));
+    // BM25 alone: the others share only function words with the question, so no relevance.
+    assert!(hits.len() > 1);
+    for h in &hits[1..] {
+        assert_eq!(h.relevance, 0.0, "{:?}", h.memory.text);
+    }
 }

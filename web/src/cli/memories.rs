@@ -111,7 +111,7 @@ pub(crate) struct RankArgs {
     #[arg(long, default_value_t = 10, value_name = "N")]
     k: usize,
     /// Weights of recency, importance and relevance
-    #[arg(long, default_value = "1,1,1", value_name = "R,I,V")]
+    #[arg(long, default_value = "1,1,2", value_name = "R,I,V")]
     weights: String,
     /// Recency decay per hour since last access
     #[arg(long, default_value_t = 0.995, value_name = "D")]
