@@ -24,6 +24,7 @@
 //! - **Context packing never exceeds its token budget.**
 
 pub mod chunk;
+mod codes;
 pub mod context;
 mod dot;
 pub mod filter;

@@ -230,7 +230,7 @@ impl TextIndex {
                     .collect(),
             ))
         };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if !filter.sources.is_empty() {
             clauses.push((Occur::Must, any_of(self.f.source, filter.sources.clone())));
         }
@@ -275,6 +275,11 @@ impl TextIndex {
                     IndexRecordOption::Basic,
                 )),
             ));
+        }
+        // Every document, only when nothing else is required (a query of exclusions alone
+        // matches nothing in tantivy); otherwise the required clauses lead the intersection.
+        if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
+            clauses.insert(0, (Occur::Must, Box::new(AllQuery)));
         }
         Box::new(ConstScoreQuery::new(
             Box::new(BooleanQuery::new(clauses)),

@@ -243,16 +243,17 @@ impl VectorIndex {
         let Some(ev) = (self.entry != NONE).then(|| of(self.entry)).flatten() else {
             return Vec::new();
         };
+        let dist = |s: u32| of(s).map(|sv| distance(v, sv));
         let mut ep = Near(distance(v, ev), self.entry);
         let mut layer = self.max_level;
         while layer > level {
-            ep = self.greedy(v, ep, layer, of);
+            ep = self.greedy(&dist, ep, layer);
             layer -= 1;
         }
         let mut out = Vec::with_capacity(layer as usize + 1);
         let mut entries = vec![ep];
         loop {
-            let found = self.beam(v, &entries, EF_CONSTRUCTION, layer, of, None);
+            let found = self.beam(&dist, &entries, EF_CONSTRUCTION, layer, None);
             entries.clone_from(&found);
             out.push(found);
             if layer == 0 {
@@ -347,22 +348,16 @@ impl VectorIndex {
     }
 
     /// Greedy descent on one layer: the nearest point reachable by always improving.
-    fn greedy<'v>(
-        &self,
-        q: &[f32],
-        mut ep: Near,
-        layer: u8,
-        of: &dyn Fn(u32) -> Option<&'v [f32]>,
-    ) -> Near {
+    /// `dist` gives a live point's distance to the query (`None` for a forgotten one).
+    fn greedy(&self, dist: &dyn Fn(u32) -> Option<f32>, mut ep: Near, layer: u8) -> Near {
         loop {
             let mut improved = false;
             for &s in self.links(ep.1, layer) {
-                if let Some(sv) = of(s) {
-                    let d = distance(q, sv);
-                    if d < ep.0 {
-                        ep = Near(d, s);
-                        improved = true;
-                    }
+                if let Some(d) = dist(s)
+                    && d < ep.0
+                {
+                    ep = Near(d, s);
+                    improved = true;
                 }
             }
             if !improved {
@@ -373,13 +368,12 @@ impl VectorIndex {
 
     /// Beam search on one layer from `entries`; returns up to `ef` nearest accepted points,
     /// nearest first. Unaccepted live points are walked through but never returned.
-    fn beam<'v>(
+    fn beam(
         &self,
-        q: &[f32],
+        dist: &dyn Fn(u32) -> Option<f32>,
         entries: &[Near],
         ef: usize,
         layer: u8,
-        of: &dyn Fn(u32) -> Option<&'v [f32]>,
         accept: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<Near> {
         let ok = |s: u32| accept.is_none_or(|a| a(s));
@@ -405,8 +399,7 @@ impl VectorIndex {
                     if !first_visit(s) {
                         continue;
                     }
-                    let Some(sv) = of(s) else { continue };
-                    let d = distance(q, sv);
+                    let Some(d) = dist(s) else { continue };
                     let worst = best.peek().map_or(f32::INFINITY, |w| w.0);
                     if best.len() < ef || d < worst {
                         frontier.push(Reverse(Near(d, s)));
@@ -423,32 +416,32 @@ impl VectorIndex {
         })
     }
 
-    /// The `k` nearest live points that `accept` lets through, as (slot, cosine).
+    /// The `k` nearest live points that `accept` lets through, nearest first, as (slot,
+    /// distance), where `dist` gives a live point's distance to the query (`None` for a
+    /// forgotten one): exact, or from the 8-bit codes, which the caller then re-ranks.
     pub(crate) fn search(
         &self,
-        query: &[f32],
+        dist: &dyn Fn(u32) -> Option<f32>,
         k: usize,
         ef: usize,
-        vector_of: &VectorOf<'_>,
         accept: &dyn Fn(u32) -> bool,
     ) -> Vec<(u32, f32)> {
         if self.points == 0 || k == 0 || self.entry == NONE {
             return Vec::new();
         }
-        let Some(ev) = vector_of(self.entry) else {
+        let Some(d) = dist(self.entry) else {
             return Vec::new();
         };
-        let mut ep = Near(distance(query, ev), self.entry);
+        let mut ep = Near(d, self.entry);
         let mut layer = self.max_level;
         while layer > 0 {
-            ep = self.greedy(query, ep, layer, vector_of);
+            ep = self.greedy(dist, ep, layer);
             layer -= 1;
         }
-        let live_ok = |s: u32| vector_of(s).is_some() && accept(s);
-        self.beam(query, &[ep], ef.max(k), 0, vector_of, Some(&live_ok))
+        self.beam(dist, &[ep], ef.max(k), 0, Some(accept))
             .into_iter()
             .take(k)
-            .map(|Near(d, s)| (s, 1.0 - d))
+            .map(|Near(d, s)| (s, d))
             .collect()
     }
 
@@ -698,7 +691,7 @@ mod tests {
             let accept = move |s: u32| f == 0 || s % f == 1;
             for qi in 0..30 {
                 let q = unit(10_000 + qi, dim);
-                let got = index.search(&q, 10, 64, &of, &accept);
+                let got = index.search(&|s| of(s).map(|v| distance(&q, v)), 10, 64, &accept);
                 assert!(
                     got.iter()
                         .all(|(s, _)| vs[*s as usize].is_some() && accept(*s))
@@ -719,8 +712,8 @@ mod tests {
         let again = VectorIndex::decode(&bytes).unwrap();
         let q = unit(77, dim);
         assert_eq!(
-            again.search(&q, 10, 64, &of, &|_| true),
-            index.search(&q, 10, 64, &of, &|_| true)
+            again.search(&|s| of(s).map(|v| distance(&q, v)), 10, 64, &|_| true),
+            index.search(&|s| of(s).map(|v| distance(&q, v)), 10, 64, &|_| true)
         );
         assert!(VectorIndex::decode(&bytes[..bytes.len() - 1]).is_err());
         let mut bad = bytes.clone();
@@ -733,15 +726,23 @@ mod tests {
     fn empty_and_tiny_graphs() {
         let index = VectorIndex::new(4);
         let of = |_: u32| -> Option<&[f32]> { None };
-        assert!(index.search(&[1.0, 0.0], 3, 10, &of, &|_| true).is_empty());
+        assert!(
+            index
+                .search(&|s| of(s).map(|v| distance(&[1.0, 0.0], v)), 3, 10, &|_| {
+                    true
+                })
+                .is_empty()
+        );
         let decoded = VectorIndex::decode(&index.encode()).unwrap();
         assert_eq!(decoded.points(), 0);
         let v = [vec![1.0f32, 0.0], vec![0.0, 1.0]];
         let of = |s: u32| v.get(s as usize).map(Vec::as_slice);
         let mut index = VectorIndex::new(0);
         index.insert_batch(&[(0, &v[0]), (1, &v[1])], &of);
-        let got = index.search(&[1.0, 0.0], 5, 10, &of, &|_| true);
+        let got = index.search(&|s| of(s).map(|v| distance(&[1.0, 0.0], v)), 5, 10, &|_| {
+            true
+        });
         assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), vec![0, 1]);
-        assert!((got[0].1 - 1.0).abs() < 1e-6);
+        assert!(got[0].1.abs() < 1e-6);
     }
 }

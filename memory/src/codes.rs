@@ -1,0 +1,213 @@
+//! 8-bit codes of the embeddings, for the searches' first pass.
+//!
+//! A search compares the query with thousands of memories: the graph walk's neighbours, or
+//! every memory a narrow filter lets through. Reading each memory's f32 vector (1.5 KiB for
+//! MiniLM, behind a pointer) made those comparisons wait on memory: at a million memories a
+//! filtered query spent most of its time there. So the stream keeps, in one contiguous array
+//! by slot, every live vector scaled into `i8` (one scale per vector, `max |x| / 127`): a
+//! quarter of the bytes, no pointer to follow. Searches rank by the codes, then re-rank their
+//! short list with the exact vectors, so the scores they return are exact.
+//!
+//! The codes live only in memory (rebuilt from the vectors at unlock); nothing of them is
+//! stored. A forgotten memory's code is zeroed at once.
+
+/// Scale marking a slot without a live vector.
+const ABSENT: f32 = -1.0;
+
+/// The codes of every slot's vector.
+#[derive(Default)]
+pub(crate) struct Codes {
+    dim: usize,
+    codes: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+/// A query's code.
+pub(crate) struct QueryCode {
+    code: Vec<i8>,
+    scale: f32,
+}
+
+fn quantize(v: &[f32], out: &mut [i8]) -> f32 {
+    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        out.iter_mut().for_each(|c| *c = 0);
+        return 0.0;
+    }
+    let inv = 127.0 / max;
+    for (c, x) in out.iter_mut().zip(v) {
+        *c = (x * inv).round().clamp(-127.0, 127.0) as i8;
+    }
+    max / 127.0
+}
+
+impl Codes {
+    /// Sets `slot`'s code from its (L2-normalised) vector.
+    pub(crate) fn set(&mut self, slot: u32, v: &[f32]) {
+        if self.dim == 0 {
+            self.dim = v.len();
+        }
+        if v.len() != self.dim {
+            return;
+        }
+        let s = slot as usize;
+        if self.scales.len() <= s {
+            self.scales.resize(s + 1, ABSENT);
+            self.codes.resize((s + 1) * self.dim, 0);
+        }
+        self.scales[s] = quantize(v, &mut self.codes[s * self.dim..(s + 1) * self.dim]);
+    }
+
+    /// Erases `slot`'s code.
+    pub(crate) fn clear(&mut self, slot: u32) {
+        let s = slot as usize;
+        if let Some(scale) = self.scales.get_mut(s) {
+            *scale = ABSENT;
+            self.codes[s * self.dim..(s + 1) * self.dim].fill(0);
+        }
+    }
+
+    /// The query's code (`None` when its dimension is not the stored one).
+    pub(crate) fn query(&self, q: &[f32]) -> Option<QueryCode> {
+        if q.len() != self.dim {
+            return None;
+        }
+        let mut code = vec![0i8; self.dim];
+        let scale = quantize(q, &mut code);
+        Some(QueryCode { code, scale })
+    }
+
+    /// The approximate cosine distance (`1 − dot`) of `slot`'s vector to the query, or `None`
+    /// when the slot has no live vector.
+    pub(crate) fn distance(&self, slot: u32, q: &QueryCode) -> Option<f32> {
+        let s = slot as usize;
+        let scale = *self.scales.get(s)?;
+        if scale < 0.0 {
+            return None;
+        }
+        let code = &self.codes[s * self.dim..(s + 1) * self.dim];
+        Some(1.0 - scale * q.scale * dot_i8(code, &q.code) as f32)
+    }
+}
+
+/// `Σ a[i]·b[i]` in integers.
+fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            return x86::dot_i8_avx2(a, b);
+        }
+    }
+    dot_i8_portable(a, b)
+}
+
+fn dot_i8_portable(a: &[i8], b: &[i8]) -> i32 {
+    let mut acc = [0i32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..16 {
+            acc[i] += i32::from(x[i]) * i32::from(y[i]);
+        }
+    }
+    let tail: i32 = ra
+        .iter()
+        .zip(rb)
+        .map(|(x, y)| i32::from(*x) * i32::from(*y))
+        .sum();
+    acc.iter().sum::<i32>() + tail
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86 {
+    use std::arch::x86_64::{
+        __m128i, _mm_add_epi32, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_shuffle_epi32,
+        _mm256_add_epi32, _mm256_castsi256_si128, _mm256_cvtepi8_epi16, _mm256_extracti128_si256,
+        _mm256_madd_epi16, _mm256_setzero_si256,
+    };
+
+    /// The integer dot product with AVX2. The caller must have checked that the CPU has it.
+    pub(super) fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
+        // SAFETY: `dot_i8` calls this only after `is_x86_feature_detected!("avx2")`.
+        unsafe { inner(a, b) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn inner(a: &[i8], b: &[i8]) -> i32 {
+        let n = a.len().min(b.len());
+        let mut acc = _mm256_setzero_si256();
+        let mut i = 0;
+        while i + 16 <= n {
+            // SAFETY: `i + 16 <= n` and both slices hold at least `n` bytes, so each 16-byte
+            // unaligned load stays inside them.
+            let (x, y) = unsafe {
+                (
+                    _mm_loadu_si128(a.as_ptr().add(i).cast::<__m128i>()),
+                    _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>()),
+                )
+            };
+            // Sign-extend 16 bytes to 16 × i16; multiply pairwise and add adjacent: 8 × i32.
+            let p = _mm256_madd_epi16(_mm256_cvtepi8_epi16(x), _mm256_cvtepi8_epi16(y));
+            acc = _mm256_add_epi32(acc, p);
+            i += 16;
+        }
+        let s = _mm_add_epi32(
+            _mm256_castsi256_si128(acc),
+            _mm256_extracti128_si256::<1>(acc),
+        );
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+        let mut sum = _mm_cvtsi128_si32(s);
+        for j in i..n {
+            sum += i32::from(a[j]) * i32::from(b[j]);
+        }
+        sum
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn integer_dot_matches_the_naive_sum(v in proptest::collection::vec((any::<i8>(), any::<i8>()), 0..300)) {
+            let (a, b): (Vec<i8>, Vec<i8>) = v.into_iter().unzip();
+            let want: i32 = a.iter().zip(&b).map(|(x, y)| i32::from(*x) * i32::from(*y)).sum();
+            prop_assert_eq!(dot_i8(&a, &b), want);
+            prop_assert_eq!(dot_i8_portable(&a, &b), want);
+        }
+
+        #[test]
+        fn code_distances_are_close_to_exact(
+            a in proptest::collection::vec(-1f32..1.0, 384),
+            b in proptest::collection::vec(-1f32..1.0, 384),
+        ) {
+            let unit = |v: Vec<f32>| {
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+                v.into_iter().map(|x| x / n).collect::<Vec<_>>()
+            };
+            let (a, b) = (unit(a), unit(b));
+            let mut codes = Codes::default();
+            codes.set(3, &a);
+            let exact = 1.0 - a.iter().zip(&b).map(|(x, y)| x * y).sum::<f32>();
+            let approx = codes.distance(3, &codes.query(&b).unwrap()).unwrap();
+            prop_assert!((approx - exact).abs() < 0.02, "{} vs {}", approx, exact);
+        }
+    }
+
+    #[test]
+    fn absent_and_cleared_slots_have_no_distance() {
+        let mut codes = Codes::default();
+        codes.set(2, &[0.6, 0.8]);
+        let q = codes.query(&[0.6, 0.8]).unwrap();
+        assert!(codes.distance(2, &q).unwrap().abs() < 0.01);
+        assert_eq!(codes.distance(0, &q), None);
+        assert_eq!(codes.distance(9, &q), None);
+        codes.clear(2);
+        assert_eq!(codes.distance(2, &q), None);
+        assert!(codes.query(&[1.0]).is_none());
+    }
+}
