@@ -362,9 +362,9 @@ impl BertLayer {
 #[derive(Debug)]
 enum Engine {
     /// burn's module, on any device.
-    Burn(Bert),
+    Burn(Box<Bert>),
     /// The plain-buffer CPU path ([`crate::bert_cpu`]), for the Flex device without autodiff.
-    Cpu(CpuBert),
+    Cpu(Box<CpuBert>),
 }
 
 /// Text in, unit vectors out.
@@ -425,9 +425,9 @@ impl SentenceEncoder {
         let read = BertWeights::read(&config, &mut weights)?;
         drop(weights);
         let model = if cpu {
-            Engine::Cpu(CpuBert::new(&config, &read)?)
+            Engine::Cpu(Box::new(CpuBert::new(&config, &read)?))
         } else {
-            Engine::Burn(Bert::from_weights(&config, read, device)?)
+            Engine::Burn(Box::new(Bert::from_weights(&config, read, device)?))
         };
         Ok(Self {
             model,
