@@ -14,6 +14,7 @@
 //! - products go through the `gemm` crate (the kernel burn-flex uses) on rayon's threads;
 //! - scratch buffers are kept between calls.
 
+use std::marker::PhantomData;
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -117,7 +118,7 @@ struct Scratch {
     sum: Vec<f32>,
     /// Feed-forward activations `[tokens, intermediate]`.
     ff: Vec<f32>,
-    /// Attention scores, `len²` per sentence.
+    /// Attention scores, `len²` per sentence and head.
     scores: Vec<f32>,
 }
 
@@ -253,7 +254,7 @@ impl CpuBert {
         resize(&mut s.ctx, n * d);
         resize(&mut s.sum, n * d);
         resize(&mut s.ff, n * ff);
-        resize(&mut s.scores, n_scores);
+        resize(&mut s.scores, n_scores * self.n_heads);
 
         // Embeddings: word + position + type 0, then LayerNorm.
         let mut pos: Vec<(u32, usize)> = Vec::with_capacity(n);
@@ -282,85 +283,93 @@ impl CpuBert {
         let x = &s.x[..n * d];
         // Q, K, V = x·W + b.
         let qkv = &mut s.qkv[..n * 3 * d];
-        dense(qkv, x, &l.qkv, None);
+        dense(qkv, x, &l.qkv, None, false);
         self.attention(qkv, &mut s.ctx[..n * d], &mut s.scores, seqs);
         // x = LayerNorm(x + ctx·W + b).
         let sum = &mut s.sum[..n * d];
-        dense(sum, &s.ctx[..n * d], &l.attn_out, Some(x));
+        dense(sum, &s.ctx[..n * d], &l.attn_out, Some(x), false);
         for_rows(sum, d, |_, row| layer_norm(row, &l.attn_norm, self.eps));
         std::mem::swap(&mut s.x, &mut s.sum);
         let x = &s.x[..n * d];
         // x = LayerNorm(x + GELU(x·W1 + b1)·W2 + b2).
         let ffb = &mut s.ff[..n * self.intermediate];
-        dense(ffb, x, &l.intermediate, None);
-        ffb.par_chunks_mut(ROWS_PER_TASK * self.intermediate)
-            .for_each(|c| c.iter_mut().for_each(|v| *v = gelu(*v)));
+        dense(ffb, x, &l.intermediate, None, true);
         let sum = &mut s.sum[..n * d];
-        dense(sum, ffb, &l.output, Some(x));
+        dense(sum, ffb, &l.output, Some(x), false);
         for_rows(sum, d, |_, row| layer_norm(row, &l.out_norm, self.eps));
         std::mem::swap(&mut s.x, &mut s.sum);
     }
 
     /// Self-attention of each sequence on its own rows: `qkv` `[tokens, 3 * hidden]` in, `ctx`
-    /// `[tokens, hidden]` out.
+    /// `[tokens, hidden]` out. Tasks are (sequence, head) pairs; `scores` holds `len²` per task.
     fn attention(&self, qkv: &[f32], ctx: &mut [f32], scores: &mut [f32], seqs: &[&[u32]]) {
-        let d = self.hidden;
-        // Split ctx and scores per sequence.
-        let mut jobs = Vec::with_capacity(seqs.len());
-        let (mut ctx_rest, mut sc_rest) = (ctx, scores);
+        let (d, heads) = (self.hidden, self.n_heads);
+        let mut jobs = Vec::with_capacity(seqs.len() * heads);
+        let mut rest = scores;
         let mut start = 0;
         for seq in seqs {
             let len = seq.len();
-            let (c, cr) = std::mem::take(&mut ctx_rest).split_at_mut(len * d);
-            let (sc, sr) = std::mem::take(&mut sc_rest).split_at_mut(len * len);
-            ctx_rest = cr;
-            sc_rest = sr;
-            jobs.push((start, len, c, sc));
+            for h in 0..heads {
+                let (sc, r) = std::mem::take(&mut rest).split_at_mut(len * len);
+                rest = r;
+                jobs.push((start, len, h, sc));
+            }
             start += len;
         }
-        let run = |(start, len, c, sc): (usize, usize, &mut [f32], &mut [f32])| {
-            self.attend_one(&qkv[start * 3 * d..(start + len) * 3 * d], len, c, sc);
+        let ctx = Windows::new(ctx, d);
+        let run = |(start, len, h, sc): (usize, usize, usize, &mut [f32])| {
+            self.attend_head(qkv, start, len, h, sc, ctx);
         };
-        if jobs.len() == 1 {
+        // Multiply-adds: q·kᵀ and p·v, len² · hidden each.
+        let work: usize = seqs.iter().map(|q| 2 * q.len() * q.len() * d).sum();
+        if work < PAR_GEMM_WORK / 8 || rayon::current_num_threads() < 2 {
             jobs.into_iter().for_each(run);
         } else {
             jobs.into_par_iter().for_each(run);
         }
     }
 
-    /// Attention for one sequence of `len` tokens, head by head.
-    fn attend_one(&self, qkv: &[f32], len: usize, ctx: &mut [f32], scores: &mut [f32]) {
+    /// Head `h` of the sequence at rows `start..start + len`: softmax(q·kᵀ/√hd)·v into `ctx`.
+    fn attend_head(
+        &self,
+        qkv: &[f32],
+        start: usize,
+        len: usize,
+        h: usize,
+        scores: &mut [f32],
+        ctx: Windows<'_>,
+    ) {
         let d = self.hidden;
         let hd = d / self.n_heads;
         let scale = 1.0 / (hd as f32).sqrt();
         let stride = 3 * d;
-        for h in 0..self.n_heads {
-            let q_off = h * hd;
-            let k_off = d + h * hd;
-            let v_off = 2 * d + h * hd;
-            for i in 0..len {
-                let q = &qkv[i * stride + q_off..][..hd];
-                let row = &mut scores[i * len..(i + 1) * len];
-                let mut max = f32::NEG_INFINITY;
-                for (j, r) in row.iter_mut().enumerate() {
-                    let k = &qkv[j * stride + k_off..][..hd];
-                    *r = dot(q, k) * scale;
-                    max = max.max(*r);
-                }
-                let mut total = 0.0;
-                for r in row.iter_mut() {
-                    *r = (*r - max).exp();
-                    total += *r;
-                }
-                let inv = 1.0 / total;
-                let out = &mut ctx[i * d + h * hd..][..hd];
-                out.iter_mut().for_each(|o| *o = 0.0);
-                for (j, &p) in row.iter().enumerate() {
-                    let v = &qkv[j * stride + v_off..][..hd];
-                    let p = p * inv;
-                    for (o, &vv) in out.iter_mut().zip(v) {
-                        *o += p * vv;
-                    }
+        let qkv = &qkv[start * stride..(start + len) * stride];
+        let (q_off, k_off, v_off) = (h * hd, d + h * hd, 2 * d + h * hd);
+        for i in 0..len {
+            let q = &qkv[i * stride + q_off..][..hd];
+            let row = &mut scores[i * len..(i + 1) * len];
+            let mut max = f32::NEG_INFINITY;
+            for (j, r) in row.iter_mut().enumerate() {
+                let k = &qkv[j * stride + k_off..][..hd];
+                *r = dot(q, k) * scale;
+                max = max.max(*r);
+            }
+            let mut total = 0.0;
+            for r in row.iter_mut() {
+                *r = (*r - max).exp();
+                total += *r;
+            }
+            let inv = 1.0 / total;
+            // SAFETY: row start + i, columns of head h: each (sequence, head) task writes only
+            // its own rows' head columns.
+            #[allow(unsafe_code)]
+            let out = unsafe { ctx.row(start + i, h * hd, hd) };
+            out.iter_mut().for_each(|o| *o = 0.0);
+            for (j, &p) in row.iter().enumerate() {
+                let v = &qkv[j * stride + v_off..][..hd];
+                let p = p * inv;
+                for (o, &vv) in out.iter_mut().zip(v) {
+                    *o += p * vv;
                 }
             }
         }
@@ -389,7 +398,7 @@ fn for_rows(x: &mut [f32], d: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
 }
 
 /// `out = x·W + b (+ residual)`, row-major, `out: [rows, d_out]`, `x: [rows, d_in]`.
-fn dense(out: &mut [f32], x: &[f32], l: &Dense, residual: Option<&[f32]>) {
+fn dense(out: &mut [f32], x: &[f32], l: &Dense, residual: Option<&[f32]>, then_gelu: bool) {
     let n = l.d_out;
     match residual {
         Some(r) => {
@@ -403,12 +412,58 @@ fn dense(out: &mut [f32], x: &[f32], l: &Dense, residual: Option<&[f32]>) {
             .chunks_exact_mut(n)
             .for_each(|o| o.copy_from_slice(&l.b)),
     }
-    matmul_acc(out, x, &l.w, l.d_in, n);
+    matmul_acc(out, x, &l.w, l.d_in, n, then_gelu);
+}
+
+/// A row-major `rows × n` buffer, borrowed mutably, that parallel tasks write in disjoint
+/// windows (column ranges of rows).
+#[derive(Clone, Copy)]
+struct Windows<'a> {
+    base: *mut f32,
+    len: usize,
+    n: usize,
+    _buf: PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: a `Windows` is a `&mut [f32]` split among tasks; `f32` is `Send + Sync`, and the
+// methods' contracts keep the tasks' windows disjoint.
+#[allow(unsafe_code)]
+unsafe impl Send for Windows<'_> {}
+#[allow(unsafe_code)]
+unsafe impl Sync for Windows<'_> {}
+
+impl<'a> Windows<'a> {
+    fn new(buf: &'a mut [f32], n: usize) -> Self {
+        Self {
+            base: buf.as_mut_ptr(),
+            len: buf.len(),
+            n,
+            _buf: PhantomData,
+        }
+    }
+
+    /// Columns `c0..c0 + width` of row `r`.
+    ///
+    /// # Safety
+    /// No other live slice from this buffer may overlap the returned one (tasks own disjoint
+    /// windows).
+    #[allow(unsafe_code)]
+    unsafe fn row(&self, r: usize, c0: usize, width: usize) -> &'a mut [f32] {
+        let start = r * self.n + c0;
+        assert!(
+            c0 + width <= self.n && start + width <= self.len,
+            "window out of bounds"
+        );
+        // SAFETY: in bounds (checked); exclusive by the caller's contract; the buffer is
+        // borrowed mutably for 'a.
+        unsafe { std::slice::from_raw_parts_mut(self.base.add(start), width) }
+    }
 }
 
 /// `out[m, n] += a[m, k] · w[k, n]`, with `out` and `a` row-major, `m = a.len() / k`, and `w` in
-/// column blocks as [`Dense`] keeps it. Tasks are (row block, column block) pairs.
-fn matmul_acc(out: &mut [f32], a: &[f32], w: &[f32], k: usize, n: usize) {
+/// column blocks as [`Dense`] keeps it; then GELU on every output value if `then_gelu`. Tasks are (row
+/// block, column block) pairs, each finishing its own window while it is in cache.
+fn matmul_acc(out: &mut [f32], a: &[f32], w: &[f32], k: usize, n: usize, then_gelu: bool) {
     let m = a.len() / k.max(1);
     // The checks that keep the raw-pointer calls below inside the slices.
     if k == 0 || n == 0 || m == 0 || out.len() != m * n || a.len() != m * k || w.len() != k * n {
@@ -425,23 +480,24 @@ fn matmul_acc(out: &mut [f32], a: &[f32], w: &[f32], k: usize, n: usize) {
     let row_blocks = m.div_ceil(ROW_BLOCK);
     let row_block = m.div_ceil(row_blocks);
     let tasks = row_blocks * col_blocks;
-    let base = out.as_mut_ptr() as usize;
+    let out = Windows::new(out, n);
     let task = |t: usize| {
         let (r0, c0) = ((t / col_blocks) * row_block, (t % col_blocks) * COL_BLOCK);
         let (rows, width) = (row_block.min(m - r0), COL_BLOCK.min(n - c0));
         let a = &a[r0 * k..(r0 + rows) * k];
         let w = &w[c0 * k..(c0 + width) * k];
-        // SAFETY: `out` is a live `m × n` row-major buffer borrowed mutably for this whole
-        // function (checked above); this task writes only its `rows × width` window at (r0, c0),
-        // inside `out` and disjoint from every other task's window; `a` (`rows × k`, row-major)
-        // and `w` (`k × width`, row-major) are in-bounds subslices that do not alias `out`.
         #[allow(unsafe_code)]
+        // SAFETY: this task's window, rows r0..r0 + rows and columns c0..c0 + width of the
+        // `m × n` output (row stride n), lies inside the output (m, n checked above) and is
+        // disjoint from every other task's; `a` (`rows × k`) and `w` (`k × width`) are row-major
+        // in-bounds subslices that do not alias the output.
         unsafe {
+            let first = out.row(r0, c0, width).as_mut_ptr();
             gemm::gemm(
                 rows,
                 width,
                 k,
-                (base as *mut f32).add(r0 * n + c0),
+                first,
                 1,
                 n as isize,
                 true,
@@ -458,6 +514,11 @@ fn matmul_acc(out: &mut [f32], a: &[f32], w: &[f32], k: usize, n: usize) {
                 false,
                 gemm::Parallelism::None,
             );
+            if then_gelu {
+                for r in r0..r0 + rows {
+                    out.row(r, c0, width).iter_mut().for_each(|v| *v = gelu(*v));
+                }
+            }
         }
     };
     if m * n * k >= PAR_GEMM_WORK && rayon::current_num_threads() > 1 {
@@ -705,7 +766,7 @@ mod tests {
         let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
         let mut out = [1.0f32; 4];
-        matmul_acc(&mut out, &a, &b, 3, 2);
+        matmul_acc(&mut out, &a, &b, 3, 2, false);
         assert_eq!(out, [5.0, 6.0, 11.0, 12.0]);
     }
 
@@ -727,7 +788,7 @@ mod tests {
         let x: Vec<f32> = (0..m * k).map(|i| val(i + 11)).collect();
         let residual: Vec<f32> = (0..m * (n1 + n2)).map(|i| val(i + 5)).collect();
         let mut out = vec![0.0; m * (n1 + n2)];
-        dense(&mut out, &x, &l, Some(&residual));
+        dense(&mut out, &x, &l, Some(&residual), false);
         for r in 0..m {
             for (c, (p, o)) in (0..n1)
                 .map(|o| (&p1, o))
