@@ -118,7 +118,7 @@ struct Scratch {
     sum: Vec<f32>,
     /// Feed-forward activations `[tokens, intermediate]`.
     ff: Vec<f32>,
-    /// Attention scores, `len²` per sentence and head.
+    /// One row of attention scores per sentence and head.
     scores: Vec<f32>,
 }
 
@@ -227,7 +227,6 @@ impl CpuBert {
     fn forward(&self, seqs: &[&[u32]], s: &mut Scratch) -> Result<()> {
         let d = self.hidden;
         let mut n = 0usize;
-        let mut n_scores = 0usize;
         for seq in seqs {
             if seq.is_empty() || seq.len() > self.max_positions {
                 return Err(Error::InvalidArgument(format!(
@@ -243,7 +242,6 @@ impl CpuBert {
                 )));
             }
             n += seq.len();
-            n_scores += seq.len() * seq.len();
         }
         if n == 0 {
             return Err(Error::InvalidArgument("empty BERT batch".into()));
@@ -254,7 +252,7 @@ impl CpuBert {
         resize(&mut s.ctx, n * d);
         resize(&mut s.sum, n * d);
         resize(&mut s.ff, n * ff);
-        resize(&mut s.scores, n_scores * self.n_heads);
+        resize(&mut s.scores, n * self.n_heads);
 
         // Embeddings: word + position + type 0, then LayerNorm.
         let mut pos: Vec<(u32, usize)> = Vec::with_capacity(n);
@@ -301,7 +299,8 @@ impl CpuBert {
     }
 
     /// Self-attention of each sequence on its own rows: `qkv` `[tokens, 3 * hidden]` in, `ctx`
-    /// `[tokens, hidden]` out. Tasks are (sequence, head) pairs; `scores` holds `len²` per task.
+    /// `[tokens, hidden]` out. Tasks are (sequence, head) pairs; `scores` holds one row of `len`
+    /// per task.
     fn attention(&self, qkv: &[f32], ctx: &mut [f32], scores: &mut [f32], seqs: &[&[u32]]) {
         let (d, heads) = (self.hidden, self.n_heads);
         let mut jobs = Vec::with_capacity(seqs.len() * heads);
@@ -310,7 +309,7 @@ impl CpuBert {
         for seq in seqs {
             let len = seq.len();
             for h in 0..heads {
-                let (sc, r) = std::mem::take(&mut rest).split_at_mut(len * len);
+                let (sc, r) = std::mem::take(&mut rest).split_at_mut(len);
                 rest = r;
                 jobs.push((start, len, h, sc));
             }
@@ -347,7 +346,7 @@ impl CpuBert {
         let (q_off, k_off, v_off) = (h * hd, d + h * hd, 2 * d + h * hd);
         for i in 0..len {
             let q = &qkv[i * stride + q_off..][..hd];
-            let row = &mut scores[i * len..(i + 1) * len];
+            let row = &mut scores[..len];
             let mut max = f32::NEG_INFINITY;
             for (j, r) in row.iter_mut().enumerate() {
                 let k = &qkv[j * stride + k_off..][..hd];
