@@ -34,16 +34,10 @@ const ROW_BLOCK: usize = 512;
 const ROWS_PER_TASK: usize = 16;
 
 /// Whether this CPU runs AVX-512F code (checked once, then cached by std).
+#[cfg(target_arch = "x86_64")]
 #[inline]
 fn has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    std::arch::is_x86_feature_detected!("avx512f")
 }
 
 /// Runs `$body` (plain Rust, inlined) compiled for AVX-512 when the CPU has it, so the compiler
