@@ -32,6 +32,9 @@ const COL_BLOCK: usize = 64;
 const ROW_BLOCK: usize = 512;
 /// Rows per rayon task in row-wise passes (LayerNorm, GELU, embeddings).
 const ROWS_PER_TASK: usize = 16;
+/// Row-wise passes over fewer rows than this stay on the calling thread: waking a second
+/// thread costs more than the pass (a query's ~20 rows).
+const PAR_ROWS: usize = 64;
 
 /// Whether this CPU runs AVX-512F code (checked once, then cached by std).
 #[cfg(target_arch = "x86_64")]
@@ -353,7 +356,7 @@ impl CpuBert {
         };
         // Multiply-adds: q·kᵀ and p·v, len² · hidden each.
         let work: usize = seqs.iter().map(|q| 2 * q.len() * q.len() * d).sum();
-        if work < PAR_GEMM_WORK / 8 || rayon::current_num_threads() < 2 {
+        if work < PAR_GEMM_WORK || rayon::current_num_threads() < 2 {
             jobs.into_iter().for_each(run);
         } else {
             jobs.into_par_iter().for_each(run);
@@ -426,7 +429,7 @@ fn resize(v: &mut Vec<f32>, n: usize) {
 
 /// `f(row index, row)` over the rows of width `d`, in parallel when there are many.
 fn for_rows(x: &mut [f32], d: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
-    if x.len() <= ROWS_PER_TASK * d {
+    if x.len() <= PAR_ROWS * d {
         x.chunks_exact_mut(d).enumerate().for_each(|(i, r)| f(i, r));
     } else {
         x.par_chunks_mut(ROWS_PER_TASK * d)
