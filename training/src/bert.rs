@@ -14,10 +14,11 @@ use burn::tensor::module::{attention, embedding};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
+use crate::bert_cpu::CpuBert;
 use crate::error::{Error, Result};
 use crate::nn::{LayerNorm, Linear};
 use crate::tokenizer::{Tokenizer, read_json};
-use crate::weights::{SafetensorsWeights, WeightSource};
+use crate::weights::{HostTensor, SafetensorsWeights, WeightSource};
 
 /// The longest input sentence-transformers gives all-MiniLM-L6-v2 (its `max_seq_length`).
 pub const DEFAULT_MAX_SEQ_LEN: usize = 256;
@@ -122,10 +123,50 @@ pub struct Bert {
     pub layers: Vec<BertLayer>,
 }
 
-impl Bert {
-    /// Loads the weights of `config` from `src` (names as in `BertModel`, with or without a
+/// A dense layer as a checkpoint stores it: weight rows `[d_out, d_in]` and bias `[d_out]`.
+#[derive(Debug)]
+pub(crate) struct DenseWeights {
+    pub(crate) weight: HostTensor,
+    pub(crate) bias: HostTensor,
+    pub(crate) d_in: usize,
+    pub(crate) d_out: usize,
+}
+
+/// A LayerNorm's scale and shift, `[hidden]` each.
+#[derive(Debug)]
+pub(crate) struct NormWeights {
+    pub(crate) gamma: HostTensor,
+    pub(crate) beta: HostTensor,
+}
+
+/// One encoder layer's checkpoint tensors.
+#[derive(Debug)]
+pub(crate) struct LayerWeights {
+    pub(crate) query: DenseWeights,
+    pub(crate) key: DenseWeights,
+    pub(crate) value: DenseWeights,
+    pub(crate) attn_out: DenseWeights,
+    pub(crate) attn_norm: NormWeights,
+    pub(crate) intermediate: DenseWeights,
+    pub(crate) output: DenseWeights,
+    pub(crate) out_norm: NormWeights,
+}
+
+/// The encoder's tensors on the host, by role, shapes checked: the one reading of a checkpoint's
+/// names, shared by the burn module ([`Bert`]) and the CPU path ([`crate::bert_cpu`]).
+#[derive(Debug)]
+pub(crate) struct BertWeights {
+    pub(crate) word: HostTensor,
+    pub(crate) position: HostTensor,
+    pub(crate) token_type: HostTensor,
+    pub(crate) embed_norm: NormWeights,
+    pub(crate) layers: Vec<LayerWeights>,
+}
+
+impl BertWeights {
+    /// Reads the weights of `config` from `src` (names as in `BertModel`, with or without a
     /// `bert.` prefix).
-    pub fn load(config: &BertConfig, src: &mut dyn WeightSource, device: &Device) -> Result<Self> {
+    pub(crate) fn read(config: &BertConfig, src: &mut dyn WeightSource) -> Result<Self> {
         let c = config;
         let d = c.hidden;
         let prefix = if src.contains("embeddings.word_embeddings.weight") {
@@ -133,50 +174,56 @@ impl Bert {
         } else {
             "bert."
         };
-        let mut take = |name: &str| src.require(&format!("{prefix}{name}"));
-        let word =
-            take("embeddings.word_embeddings.weight")?.into_tensor([c.vocab_size, d], device)?;
-        let position = take("embeddings.position_embeddings.weight")?
-            .into_tensor([c.max_positions, d], device)?;
-        let token_type = take("embeddings.token_type_embeddings.weight")?
-            .into_tensor([c.type_vocab, d], device)?;
-        let embed_norm = LayerNorm::new(
-            take("embeddings.LayerNorm.weight")?,
-            take("embeddings.LayerNorm.bias")?,
-            d,
-            c.eps,
-            device,
+        let mut take = |name: &str, shape: &[usize]| -> Result<HostTensor> {
+            let t = src.require(&format!("{prefix}{name}"))?;
+            if t.shape() != shape {
+                return Err(Error::InvalidModel(format!(
+                    "{}: shape {:?}, expected {shape:?}",
+                    t.name(),
+                    t.shape()
+                )));
+            }
+            Ok(t)
+        };
+        let word = take("embeddings.word_embeddings.weight", &[c.vocab_size, d])?;
+        let position = take(
+            "embeddings.position_embeddings.weight",
+            &[c.max_positions, d],
         )?;
+        let token_type = take(
+            "embeddings.token_type_embeddings.weight",
+            &[c.type_vocab, d],
+        )?;
+        let embed_norm = NormWeights {
+            gamma: take("embeddings.LayerNorm.weight", &[d])?,
+            beta: take("embeddings.LayerNorm.bias", &[d])?,
+        };
         let mut layers = Vec::with_capacity(c.n_layers);
         for i in 0..c.n_layers {
             let p = format!("encoder.layer.{i}.");
-            let mut lin = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> {
-                Linear::from_rows(
-                    take(&format!("{p}{name}.weight"))?,
-                    Some(take(&format!("{p}{name}.bias"))?),
+            let mut dense = |name: &str, d_in: usize, d_out: usize| -> Result<DenseWeights> {
+                Ok(DenseWeights {
+                    weight: take(&format!("{p}{name}.weight"), &[d_out, d_in])?,
+                    bias: take(&format!("{p}{name}.bias"), &[d_out])?,
                     d_in,
                     d_out,
-                    device,
-                )
+                })
             };
-            let query = lin("attention.self.query", d, d)?;
-            let key = lin("attention.self.key", d, d)?;
-            let value = lin("attention.self.value", d, d)?;
-            let attn_out = lin("attention.output.dense", d, d)?;
-            let intermediate = lin("intermediate.dense", d, c.intermediate)?;
-            let output = lin("output.dense", c.intermediate, d)?;
-            let mut norm = |name: &str| -> Result<LayerNorm> {
-                LayerNorm::new(
-                    take(&format!("{p}{name}.weight"))?,
-                    take(&format!("{p}{name}.bias"))?,
-                    d,
-                    c.eps,
-                    device,
-                )
+            let query = dense("attention.self.query", d, d)?;
+            let key = dense("attention.self.key", d, d)?;
+            let value = dense("attention.self.value", d, d)?;
+            let attn_out = dense("attention.output.dense", d, d)?;
+            let intermediate = dense("intermediate.dense", d, c.intermediate)?;
+            let output = dense("output.dense", c.intermediate, d)?;
+            let mut norm = |name: &str| -> Result<NormWeights> {
+                Ok(NormWeights {
+                    gamma: take(&format!("{p}{name}.weight"), &[d])?,
+                    beta: take(&format!("{p}{name}.bias"), &[d])?,
+                })
             };
             let attn_norm = norm("attention.output.LayerNorm")?;
             let out_norm = norm("output.LayerNorm")?;
-            layers.push(BertLayer {
+            layers.push(LayerWeights {
                 query,
                 key,
                 value,
@@ -185,6 +232,52 @@ impl Bert {
                 intermediate,
                 output,
                 out_norm,
+            });
+        }
+        Ok(Self {
+            word,
+            position,
+            token_type,
+            embed_norm,
+            layers,
+        })
+    }
+}
+
+impl Bert {
+    /// Loads the weights of `config` from `src` (names as in `BertModel`, with or without a
+    /// `bert.` prefix).
+    pub fn load(config: &BertConfig, src: &mut dyn WeightSource, device: &Device) -> Result<Self> {
+        Self::from_weights(config, BertWeights::read(config, src)?, device)
+    }
+
+    /// The module for weights already read.
+    pub(crate) fn from_weights(
+        config: &BertConfig,
+        weights: BertWeights,
+        device: &Device,
+    ) -> Result<Self> {
+        let c = config;
+        let d = c.hidden;
+        let w = weights;
+        let word = w.word.into_tensor([c.vocab_size, d], device)?;
+        let position = w.position.into_tensor([c.max_positions, d], device)?;
+        let token_type = w.token_type.into_tensor([c.type_vocab, d], device)?;
+        let norm = |n: NormWeights| LayerNorm::new(n.gamma, n.beta, d, c.eps, device);
+        let lin =
+            |l: DenseWeights| Linear::from_rows(l.weight, Some(l.bias), l.d_in, l.d_out, device);
+        let embed_norm = norm(w.embed_norm)?;
+        let mut layers = Vec::with_capacity(w.layers.len());
+        for l in w.layers {
+            layers.push(BertLayer {
+                query: lin(l.query)?,
+                key: lin(l.key)?,
+                value: lin(l.value)?,
+                attn_out: lin(l.attn_out)?,
+                attn_norm: norm(l.attn_norm)?,
+                intermediate: lin(l.intermediate)?,
+                output: lin(l.output)?,
+                out_norm: norm(l.out_norm)?,
                 n_heads: c.n_heads,
             });
         }
@@ -265,10 +358,23 @@ impl BertLayer {
     }
 }
 
+/// What runs the encoder.
+#[derive(Debug)]
+enum Engine {
+    /// burn's module, on any device.
+    Burn(Box<Bert>),
+    /// The plain-buffer CPU path ([`crate::bert_cpu`]), for the Flex device without autodiff.
+    Cpu(Box<CpuBert>),
+}
+
 /// Text in, unit vectors out.
+///
+/// On burn's Flex CPU device (without autodiff) it runs the encoder through a lean CPU path on
+/// plain buffers ([`crate::bert_cpu`]): sentences packed without padding, fused attention, the
+/// `gemm` kernel. On other devices it runs the burn module [`Bert`].
 #[derive(Debug)]
 pub struct SentenceEncoder {
-    model: Bert,
+    model: Engine,
     tokenizer: Tokenizer,
     max_seq_len: usize,
     pad_id: u32,
@@ -279,6 +385,22 @@ pub struct SentenceEncoder {
 impl SentenceEncoder {
     /// Loads a sentence-transformers / Hugging Face BERT directory.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let cpu = *device == Device::flex() && !device.is_autodiff();
+        Self::load_inner(dir, device, cpu)
+    }
+
+    /// Like [`SentenceEncoder::load`], but always through the burn module (what GPUs run; on the
+    /// CPU, the reference for the faster plain-buffer path).
+    pub fn load_burn(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_inner(dir, device, false)
+    }
+
+    /// Whether this encoder runs the plain-buffer CPU path rather than the burn module.
+    pub fn is_cpu_path(&self) -> bool {
+        matches!(self.model, Engine::Cpu(_))
+    }
+
+    fn load_inner(dir: &Path, device: &Device, cpu: bool) -> Result<Self> {
         for file in ["config.json", "tokenizer.json"] {
             if !dir.join(file).is_file() {
                 return Err(Error::io(
@@ -300,7 +422,13 @@ impl SentenceEncoder {
             .clamp(2, config.max_positions);
         let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
         let mut weights = SafetensorsWeights::from_dir(dir)?;
-        let model = Bert::load(&config, &mut weights, device)?;
+        let read = BertWeights::read(&config, &mut weights)?;
+        drop(weights);
+        let model = if cpu {
+            Engine::Cpu(Box::new(CpuBert::new(&config, &read)?))
+        } else {
+            Engine::Burn(Box::new(Bert::from_weights(&config, read, device)?))
+        };
         Ok(Self {
             model,
             tokenizer,
@@ -340,7 +468,19 @@ impl SentenceEncoder {
             .tokenizer
             .encode_batch_padded(texts, self.max_seq_len, self.pad_id)?;
         let (ids, mask) = (batch.ids, batch.mask);
-        let hidden = self.model.forward(&ids, &mask)?;
+        let model = match &self.model {
+            Engine::Cpu(cpu) => {
+                // Unpadded: each sequence's real tokens only.
+                let seqs: Vec<&[u32]> = ids
+                    .iter()
+                    .zip(&mask)
+                    .map(|(i, m)| &i[..m.iter().filter(|&&v| v != 0).count().min(i.len())])
+                    .collect();
+                return cpu.embed(&seqs);
+            }
+            Engine::Burn(model) => model,
+        };
+        let hidden = model.forward(&ids, &mask)?;
         let [b, s, d] = hidden.dims();
         let device = hidden.device();
         let m: Vec<f32> = mask.iter().flatten().map(|&v| v as f32).collect();

@@ -9,6 +9,7 @@
 //!   feature.
 
 pub mod bert;
+mod bert_cpu;
 pub mod chat;
 pub mod device;
 pub mod error;

@@ -64,3 +64,28 @@ fn embeddings_match_sentence_transformers() {
     let short = encoder.embed_batch(&[texts[7]]).unwrap();
     assert!(cosine(&short[0], &all[7]) > 0.99999);
 }
+
+/// The burn module (what GPUs run) agrees with the references and with the CPU path that
+/// `SentenceEncoder::load` picks on the CPU.
+#[test]
+fn burn_module_and_cpu_path_agree() {
+    let reference = fixture("minilm_embeddings.json");
+    let device = DeviceChoice::Cpu.device().unwrap();
+    let fast = SentenceEncoder::load(&minilm_dir(), &device).unwrap_or_else(|e| panic!("{e}"));
+    let burn = SentenceEncoder::load_burn(&minilm_dir(), &device).unwrap_or_else(|e| panic!("{e}"));
+    assert!(fast.is_cpu_path() && !burn.is_cpu_path());
+    let cases = reference["cases"].as_array().unwrap();
+    let texts: Vec<&str> = cases.iter().map(|c| c["text"].as_str().unwrap()).collect();
+    let a = fast.embed(&texts, 4).unwrap();
+    let b = burn.embed(&texts, 4).unwrap();
+    for ((case, a), b) in cases.iter().zip(&a).zip(&b) {
+        let text = case["text"].as_str().unwrap();
+        let sim = cosine(b, &floats(&case["embedding"]));
+        assert!(
+            sim >= 0.999,
+            "{text:?} (burn): cosine {sim} with the reference"
+        );
+        let sim = cosine(a, b);
+        assert!(sim > 0.99999, "{text:?}: CPU path vs burn cosine {sim}");
+    }
+}
