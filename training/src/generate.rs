@@ -318,11 +318,8 @@ impl TextModel {
         tokens: &[Vec<u32>],
         cache: &mut crate::llama::KvCache,
     ) -> Result<Vec<f32>> {
-        let logits = self.model.forward(tokens, cache, true)?;
-        logits
-            .into_data()
-            .try_to_vec()
-            .map_err(|e| Error::InvalidModel(format!("reading logits: {e:?}")))
+        let (logits, _) = self.model.forward_host_logits(tokens, cache, true)?;
+        Ok(logits)
     }
 }
 

@@ -12,6 +12,7 @@ use burn_store::{ModuleStore, SafetensorsStore};
 
 use crate::error::{Error, Result};
 use crate::gguf::Gguf;
+use crate::quant::{QuantMatrix, QuantType};
 
 /// A named tensor's f32 values, row-major, with its shape.
 #[derive(Clone, Debug)]
@@ -108,6 +109,14 @@ pub trait WeightSource {
     /// Whether the checkpoint has `name`.
     fn contains(&self, name: &str) -> bool;
 
+    /// The matrix `name` in a block format the quantized kernels multiply directly
+    /// ([`QuantMatrix`], rows outermost), if the checkpoint stores it so; `None` for anything
+    /// else (then [`WeightSource::get`] expands it to f32).
+    fn get_quant(&mut self, name: &str) -> Result<Option<QuantMatrix>> {
+        let _ = name;
+        Ok(None)
+    }
+
     /// The tensor `name`, or an error naming it.
     fn require(&mut self, name: &str) -> Result<HostTensor> {
         self.get(name)?
@@ -146,6 +155,23 @@ impl WeightSource for GgufWeights<'_, '_> {
 
     fn contains(&self, name: &str) -> bool {
         self.gguf.tensor(name).is_some()
+    }
+
+    fn get_quant(&mut self, name: &str) -> Result<Option<QuantMatrix>> {
+        let Some(info) = self.gguf.tensor(name) else {
+            return Ok(None);
+        };
+        let Some(ty) = QuantType::from_ggml(info.ggml_type()) else {
+            return Ok(None);
+        };
+        let &[cols, rows] = info.dims() else {
+            return Ok(None);
+        };
+        let too_large = || Error::InvalidModel(format!("{name}: dimension too large"));
+        let rows = usize::try_from(rows).map_err(|_| too_large())?;
+        let cols = usize::try_from(cols).map_err(|_| too_large())?;
+        let bytes = self.gguf.tensor_data(info)?;
+        QuantMatrix::new(ty, rows, cols, bytes.to_vec()).map(Some)
     }
 }
 
