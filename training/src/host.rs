@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::llama::{KvCache, Llama, RopeStyle};
 use crate::nn::{Linear, RmsNorm};
+use crate::quant::QuantMatrix;
 
 /// One layer's cached keys and values on the host, `[position, n_kv_heads · head_dim]` each.
 #[derive(Clone, Debug, Default)]
@@ -75,7 +76,9 @@ pub(crate) fn forward(
 ) -> Result<Vec<f32>> {
     let kv_dim = model.config().n_kv_heads * model.config().head_dim;
     let before = cache.len * kv_dim;
-    let result = run(model, tokens, cache, last_only);
+    // Run the pass on one of rayon's workers: the parallel loops inside then fork and join
+    // within the pool instead of waking the calling thread after each of them.
+    let result = rayon::scope(|_| run(model, tokens, cache, last_only));
     if result.is_err() {
         cache.host.iter_mut().for_each(|l| l.truncate(before));
     }
@@ -126,9 +129,15 @@ fn run(model: &Llama, tokens: &[u32], cache: &mut KvCache, last_only: bool) -> R
             ));
         }
         rms_norm(&x, &block.attn_norm, dim, &mut h)?;
-        linear(&block.attn.wq, &h, s, &mut q)?;
-        linear(&block.attn.wk, &h, s, &mut k)?;
-        linear(&block.attn.wv, &h, s, &mut v)?;
+        linears(
+            &mut [
+                (&block.attn.wq, &mut q),
+                (&block.attn.wk, &mut k),
+                (&block.attn.wv, &mut v),
+            ],
+            &h,
+            s,
+        )?;
         rope(style, &mut q, hd, &cos, &sin);
         rope(style, &mut k, hd, &cos, &sin);
         kv.k.extend_from_slice(&k);
@@ -137,8 +146,11 @@ fn run(model: &Llama, tokens: &[u32], cache: &mut KvCache, last_only: bool) -> R
         linear(&block.attn.wo, &att, s, &mut o)?;
         add(&mut x, &o);
         rms_norm(&x, &block.ffn_norm, dim, &mut h)?;
-        linear(&block.ffn.gate, &h, s, &mut gate)?;
-        linear(&block.ffn.up, &h, s, &mut up)?;
+        linears(
+            &mut [(&block.ffn.gate, &mut gate), (&block.ffn.up, &mut up)],
+            &h,
+            s,
+        )?;
         for (g, &u) in gate.iter_mut().zip(&up) {
             *g = *g / (1.0 + (-*g).exp()) * u;
         }
@@ -162,14 +174,25 @@ fn run(model: &Llama, tokens: &[u32], cache: &mut KvCache, last_only: bool) -> R
 
 /// `out = x·Wᵀ (+ b)` for `n` rows with a quantized layer.
 fn linear(layer: &Linear, x: &[f32], n: usize, out: &mut [f32]) -> Result<()> {
-    let q = layer
-        .quantized()
-        .ok_or_else(|| Error::InvalidModel("host decode path: an f32 layer".into()))?;
-    q.matmul(x, n, out)?;
-    if let Some(b) = &layer.bias {
-        let b = host_values(b.val())?;
-        for row in out.chunks_exact_mut(q.rows()) {
-            add(row, &b);
+    linears(&mut [(layer, out)], x, n)
+}
+
+/// [`linear`] for several layers with the same input, in one parallel pass.
+fn linears(layers: &mut [(&Linear, &mut [f32])], x: &[f32], n: usize) -> Result<()> {
+    let mut parts = Vec::with_capacity(layers.len());
+    for (layer, out) in layers.iter_mut() {
+        let q = layer
+            .quantized()
+            .ok_or_else(|| Error::InvalidModel("host decode path: an f32 layer".into()))?;
+        parts.push((q.as_ref(), &mut **out));
+    }
+    QuantMatrix::matmul_many(&mut parts, x, n)?;
+    for (layer, out) in layers.iter_mut() {
+        if let Some(b) = &layer.bias {
+            let b = host_values(b.val())?;
+            for row in out.chunks_exact_mut(b.len().max(1)) {
+                add(row, &b);
+            }
         }
     }
     Ok(())
@@ -236,35 +259,93 @@ fn attention(
     let scale = 1.0 / (hd as f32).sqrt();
     let (q_dim, kv_dim) = (nh * hd, nkv * hd);
     let group = nh / nkv;
+    let avx2 = has_avx2();
     out.par_chunks_mut(hd)
         .enumerate()
         .for_each_init(Vec::new, |scores: &mut Vec<f32>, (i, o)| {
             let (t, head) = (i / nh, i % nh);
             let g = head / group;
-            let qv = &q[t * q_dim + head * hd..][..hd];
-            let keys = start + t + 1;
-            scores.clear();
-            let mut max = f32::NEG_INFINITY;
-            for j in 0..keys {
-                let s = dot(qv, &kv.k[j * kv_dim + g * hd..][..hd]) * scale;
-                max = max.max(s);
-                scores.push(s);
+            let head = Head {
+                q: &q[t * q_dim + head * hd..][..hd],
+                k: &kv.k,
+                v: &kv.v,
+                offset: g * hd,
+                stride: kv_dim,
+                keys: start + t + 1,
+                scale,
+            };
+            #[cfg(target_arch = "x86_64")]
+            if avx2 {
+                // SAFETY: `has_avx2()` checked that the CPU has AVX2 and FMA.
+                #[allow(unsafe_code)]
+                unsafe {
+                    attend_avx2(&head, scores, o)
+                };
+                return;
             }
-            let mut sum = 0.0f32;
-            for s in scores.iter_mut() {
-                *s = (*s - max).exp();
-                sum += *s;
-            }
-            o.fill(0.0);
-            for (j, &p) in scores.iter().enumerate() {
-                let vj = &kv.v[j * kv_dim + g * hd..][..hd];
-                for (o, &v) in o.iter_mut().zip(vj) {
-                    *o += p * v;
-                }
-            }
-            let inv = 1.0 / sum;
-            o.iter_mut().for_each(|v| *v *= inv);
+            let _ = avx2;
+            attend(&head, scores, o);
         });
+}
+
+/// One query head against its cached keys and values.
+struct Head<'a> {
+    /// `[head_dim]`.
+    q: &'a [f32],
+    /// Keys, `[position, stride]`; this head's group at `offset`.
+    k: &'a [f32],
+    /// Values, laid out like `k`.
+    v: &'a [f32],
+    offset: usize,
+    stride: usize,
+    /// Positions to attend to (causal: up to and including the query's own).
+    keys: usize,
+    scale: f32,
+}
+
+/// `softmax(q·kᵀ·scale)·v` into `o`, using `scores` as scratch.
+#[inline(always)]
+fn attend(h: &Head<'_>, scores: &mut Vec<f32>, o: &mut [f32]) {
+    let hd = h.q.len();
+    scores.clear();
+    let mut max = f32::NEG_INFINITY;
+    for j in 0..h.keys {
+        let s = dot(h.q, &h.k[j * h.stride + h.offset..][..hd]) * h.scale;
+        max = max.max(s);
+        scores.push(s);
+    }
+    let mut sum = 0.0f32;
+    for s in scores.iter_mut() {
+        *s = (*s - max).exp();
+        sum += *s;
+    }
+    o.fill(0.0);
+    for (j, &p) in scores.iter().enumerate() {
+        let vj = &h.v[j * h.stride + h.offset..][..hd];
+        for (o, &v) in o.iter_mut().zip(vj) {
+            *o += p * v;
+        }
+    }
+    let inv = 1.0 / sum;
+    o.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// [`attend`] compiled for AVX2 and FMA (the same code, vectorized 8 lanes wide).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn attend_avx2(h: &Head<'_>, scores: &mut Vec<f32>, o: &mut [f32]) {
+    attend(h, scores, o);
+}
+
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn has_avx2() -> bool {
+    false
 }
 
 /// `x += y`.
@@ -275,6 +356,7 @@ fn add(x: &mut [f32], y: &[f32]) {
 }
 
 /// `Σ a·b`, in 16 independent lanes (so the compiler can vectorize without reassociating).
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 16];
     let (ac, ar) = a.as_chunks::<16>();

@@ -202,6 +202,46 @@ impl QuantMatrix {
         self.matmul_with(kernels(), x, n, out)
     }
 
+    /// Several products with the same input in one parallel pass: `outs[i] = x·W_iᵀ` for
+    /// `n` rows of `x`. For one row (a decode step) the rows of all matrices are split into one
+    /// set of tasks, so a layer's Q, K and V (or gate and up) cost one fork-join, not three.
+    pub fn matmul_many(
+        parts: &mut [(&QuantMatrix, &mut [f32])],
+        x: &[f32],
+        n: usize,
+    ) -> Result<()> {
+        let isa = kernels();
+        if n != 1 {
+            for (m, out) in parts.iter_mut() {
+                m.matmul_with(isa, x, n, out)?;
+            }
+            return Ok(());
+        }
+        let mut tasks: Vec<(&QuantMatrix, usize, &mut [f32])> = Vec::new();
+        for (m, out) in parts.iter_mut() {
+            if x.len() != m.cols || out.len() != m.rows {
+                return Err(Error::InvalidArgument(format!(
+                    "matmul of a [{}, {}] matrix with {} inputs into {} outputs",
+                    m.rows,
+                    m.cols,
+                    x.len(),
+                    out.len()
+                )));
+            }
+            let chunk = chunk_rows(m.rows);
+            for (ci, o) in out.chunks_mut(chunk).enumerate() {
+                tasks.push((*m, ci * chunk, o));
+            }
+        }
+        tasks.into_par_iter().for_each(|(m, first, o)| {
+            for (i, y) in o.iter_mut().enumerate() {
+                let [v] = dot_rows(isa, m.ty, m.row(first + i), [x]);
+                *y = v;
+            }
+        });
+        Ok(())
+    }
+
     fn matmul_with(&self, isa: Isa, x: &[f32], n: usize, out: &mut [f32]) -> Result<()> {
         let (rows, cols) = (self.rows, self.cols);
         if n.checked_mul(cols) != Some(x.len()) || n.checked_mul(rows) != Some(out.len()) {
@@ -355,16 +395,17 @@ impl Isa {
 }
 
 /// The best kernels for this CPU (detected once). `HEARTH_QUANT_KERNELS=scalar` forces the
-/// portable ones (for measuring what the SIMD kernels buy).
+/// portable ones and `avx2` the 8-lane ones (for measuring what each kernel set buys).
 fn kernels() -> Isa {
     static ISA: OnceLock<Isa> = OnceLock::new();
     *ISA.get_or_init(|| {
-        if std::env::var("HEARTH_QUANT_KERNELS").is_ok_and(|v| v == "scalar") {
+        let choice = std::env::var("HEARTH_QUANT_KERNELS").unwrap_or_default();
+        if choice == "scalar" {
             return Isa::Scalar;
         }
         #[cfg(target_arch = "x86_64")]
         {
-            if simd::has_avx512() {
+            if simd::has_avx512() && choice != "avx2" {
                 return Isa::Avx512;
             }
             if simd::has_avx2() {
@@ -462,6 +503,20 @@ mod simd {
         }
     }
 
+    /// How far ahead of the block being read the kernels ask for weights. A task's rows are
+    /// contiguous, so this runs into the next rows; the hardware prefetcher alone ramps up too
+    /// slowly on the many short streams of a decode step (tens of KB per task).
+    const PREFETCH_BYTES: usize = 1024;
+
+    /// Asks for the cache line `PREFETCH_BYTES` after `blk` (a hint: never faults, so the
+    /// address may lie past the row).
+    #[inline(always)]
+    fn prefetch(blk: *const u8) {
+        // SAFETY: a prefetch is only a hint and cannot fault, whatever the address; SSE is part
+        // of the x86-64 baseline.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_BYTES).cast()) }
+    }
+
     /// `[d, m]` (Q4_1) or `[d, −8d]` (Q4_0) of the block at `blk`, as f32 in lanes 0 and 1.
     ///
     /// # Safety
@@ -500,6 +555,7 @@ mod simd {
             // SAFETY: block `b` lies in `row`; values `b·32 .. b·32 + 32` lie in each `xs[t]`.
             unsafe {
                 let blk = row.as_ptr().add(b * bb);
+                prefetch(blk);
                 let (d, m) = scale_min::<MIN>(blk);
                 let d = _mm512_broadcastss_ps(d);
                 let m = _mm512_broadcastss_ps(m);
@@ -530,6 +586,7 @@ mod simd {
             // SAFETY: as in `nibbles_avx512`.
             unsafe {
                 let blk = row.as_ptr().add(b * 34);
+                prefetch(blk);
                 let (d, _) = scale_min::<false>(blk);
                 let d = _mm512_broadcastss_ps(d);
                 let q0 = _mm512_cvtepi8_epi32(_mm_loadu_si128(blk.add(2).cast()));
@@ -577,6 +634,7 @@ mod simd {
             // SAFETY: as in `nibbles_avx512`.
             unsafe {
                 let blk = row.as_ptr().add(b * bb);
+                prefetch(blk);
                 let (d, m) = scale_min::<MIN>(blk);
                 let d = _mm256_broadcastss_ps(d);
                 let m = _mm256_broadcastss_ps(m);
@@ -613,6 +671,7 @@ mod simd {
             // SAFETY: as in `nibbles_avx512`.
             unsafe {
                 let blk = row.as_ptr().add(b * 34);
+                prefetch(blk);
                 let (d, _) = scale_min::<false>(blk);
                 let d = _mm256_broadcastss_ps(d);
                 let w = |at: usize| {
@@ -689,6 +748,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn matmul_many_equals_separate_products() {
+        let a = QuantMatrix::quantize(QuantType::Q4_1, 50, 64, &random(50 * 64, 1)).unwrap();
+        let b = QuantMatrix::quantize(QuantType::Q8_0, 20, 64, &random(20 * 64, 2)).unwrap();
+        for n in [1, 5] {
+            let x = random(n * 64, 3);
+            let (mut ya, mut yb) = (vec![0.0; n * 50], vec![0.0; n * 20]);
+            QuantMatrix::matmul_many(&mut [(&a, &mut ya), (&b, &mut yb)], &x, n).unwrap();
+            let (mut za, mut zb) = (vec![0.0; n * 50], vec![0.0; n * 20]);
+            a.matmul(&x, n, &mut za).unwrap();
+            b.matmul(&x, n, &mut zb).unwrap();
+            assert_eq!((ya, yb), (za, zb));
+        }
+        let mut short = vec![0.0; 3];
+        assert!(QuantMatrix::matmul_many(&mut [(&a, &mut short)], &[0.0; 64], 1).is_err());
     }
 
     #[test]
