@@ -20,7 +20,7 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::error::{Error, Result};
-use crate::gguf::Gguf;
+use crate::gguf::{Gguf, GgufFile};
 use crate::nn::{Linear, RmsNorm};
 use crate::quant::QuantMatrix;
 use crate::weights::{GgufWeights, HostTensor, WeightSource};
@@ -462,10 +462,20 @@ const HF_NAMES: Names = Names {
 };
 
 impl Llama {
-    /// Loads the model in a parsed GGUF file, dequantizing every weight to f32.
+    /// Loads the model in a parsed GGUF file, copying Q4_0, Q4_1 and Q8_0 matrices as stored and
+    /// expanding everything else to f32.
     pub fn from_gguf(gguf: &Gguf<'_>, device: &Device) -> Result<Self> {
         let config = LlamaConfig::from_gguf(gguf)?;
         Self::load(config, &mut GgufWeights::new(gguf), &GGUF_NAMES, device)
+    }
+
+    /// Loads the model in a mapped GGUF file: Q4_0, Q4_1 and Q8_0 matrices stay in the map (the
+    /// model holds the file open), everything else is expanded to f32.
+    pub fn from_gguf_file(file: &Arc<GgufFile>, device: &Device) -> Result<Self> {
+        let gguf = file.parse()?;
+        let config = LlamaConfig::from_gguf(&gguf)?;
+        let mut weights = GgufWeights::mapped(&gguf, Arc::clone(file));
+        Self::load(config, &mut weights, &GGUF_NAMES, device)
     }
 
     /// Loads a Hugging Face Llama directory (`config.json` + `*.safetensors`).

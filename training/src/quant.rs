@@ -18,12 +18,12 @@
 //! path relies on the compiler's auto-vectorization; there is no hand-written NEON kernel yet).
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::gguf::{GgmlType, dequantize_blocks};
+use crate::gguf::{GgmlType, GgufFile, dequantize_blocks};
 
 /// Values per block in every supported type.
 pub const BLOCK: usize = 32;
@@ -75,7 +75,33 @@ pub struct QuantMatrix {
     ty: QuantType,
     rows: usize,
     cols: usize,
-    data: Vec<u8>,
+    data: Storage,
+}
+
+/// Where a matrix's blocks live.
+#[derive(Clone)]
+enum Storage {
+    /// In its own allocation.
+    Owned(Vec<u8>),
+    /// In a memory-mapped GGUF file, at `start .. start + len` of its bytes: the model's
+    /// weights are then the file's pages (shared, and counted once however many models map it).
+    Mapped {
+        file: Arc<GgufFile>,
+        start: usize,
+        len: usize,
+    },
+}
+
+impl Storage {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Owned(v) => v,
+            Self::Mapped { file, start, len } => file
+                .bytes()
+                .get(*start..start.saturating_add(*len))
+                .unwrap_or_default(),
+        }
+    }
 }
 
 impl fmt::Debug for QuantMatrix {
@@ -84,7 +110,8 @@ impl fmt::Debug for QuantMatrix {
             .field("ty", &self.ty)
             .field("rows", &self.rows)
             .field("cols", &self.cols)
-            .field("bytes", &self.data.len())
+            .field("bytes", &self.byte_len())
+            .field("mapped", &matches!(self.data, Storage::Mapped { .. }))
             .finish()
     }
 }
@@ -92,6 +119,38 @@ impl fmt::Debug for QuantMatrix {
 impl QuantMatrix {
     /// A matrix from stored blocks, checking that `data` holds exactly `rows × cols` values.
     pub fn new(ty: QuantType, rows: usize, cols: usize, data: Vec<u8>) -> Result<Self> {
+        Self::checked(ty, rows, cols, Storage::Owned(data))
+    }
+
+    /// A matrix whose blocks are `bytes`, a slice of the mapped `file` (as a [`crate::gguf::Gguf`]
+    /// parsed from it hands out), kept in place rather than copied.
+    pub fn mapped(
+        ty: QuantType,
+        rows: usize,
+        cols: usize,
+        file: &Arc<GgufFile>,
+        bytes: &[u8],
+    ) -> Result<Self> {
+        // Where `bytes` starts within the map (by address; checked to lie inside it).
+        let base = file.bytes().as_ptr() as usize;
+        let start = (bytes.as_ptr() as usize).wrapping_sub(base);
+        let inside = start
+            .checked_add(bytes.len())
+            .is_some_and(|end| end <= file.bytes().len());
+        if !inside {
+            return Err(Error::InvalidArgument(
+                "quantized weights are not inside the mapped file".into(),
+            ));
+        }
+        let data = Storage::Mapped {
+            file: Arc::clone(file),
+            start,
+            len: bytes.len(),
+        };
+        Self::checked(ty, rows, cols, data)
+    }
+
+    fn checked(ty: QuantType, rows: usize, cols: usize, data: Storage) -> Result<Self> {
         let bad = |m: String| Err(Error::InvalidModel(m));
         if rows == 0 || cols == 0 || !cols.is_multiple_of(BLOCK) {
             return bad(format!(
@@ -102,10 +161,10 @@ impl QuantMatrix {
         let expected = (cols / BLOCK)
             .checked_mul(ty.block_bytes())
             .and_then(|b| b.checked_mul(rows));
-        if expected != Some(data.len()) {
+        if expected != Some(data.bytes().len()) {
             return bad(format!(
                 "a [{rows}, {cols}] {ty:?} matrix needs {expected:?} bytes, got {}",
-                data.len()
+                data.bytes().len()
             ));
         }
         Ok(Self {
@@ -149,7 +208,7 @@ impl QuantMatrix {
 
     /// Bytes of block data.
     pub fn byte_len(&self) -> usize {
-        self.data.len()
+        self.data.bytes().len()
     }
 
     fn row_bytes(&self) -> usize {
@@ -158,7 +217,10 @@ impl QuantMatrix {
 
     fn row(&self, r: usize) -> &[u8] {
         let rb = self.row_bytes();
-        self.data.get(r * rb..(r + 1) * rb).unwrap_or_default()
+        self.data
+            .bytes()
+            .get(r * rb..(r + 1) * rb)
+            .unwrap_or_default()
     }
 
     /// Expands row `r` into `out` (`cols` values).
@@ -506,7 +568,7 @@ mod simd {
     /// How far ahead of the block being read the kernels ask for weights. A task's rows are
     /// contiguous, so this runs into the next rows; the hardware prefetcher alone ramps up too
     /// slowly on the many short streams of a decode step (tens of KB per task).
-    const PREFETCH_BYTES: usize = 1024;
+    const PREFETCH_BYTES: usize = 2048;
 
     /// Asks for the cache line `PREFETCH_BYTES` after `blk` (a hint: never faults, so the
     /// address may lie past the row).

@@ -6,12 +6,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use burn_store::{ModuleStore, SafetensorsStore};
 
 use crate::error::{Error, Result};
-use crate::gguf::Gguf;
+use crate::gguf::{Gguf, GgufFile};
 use crate::quant::{QuantMatrix, QuantType};
 
 /// A named tensor's f32 values, row-major, with its shape.
@@ -124,16 +125,27 @@ pub trait WeightSource {
     }
 }
 
-/// Tensors of a parsed GGUF file, dequantized on request.
+/// Tensors of a parsed GGUF file, dequantized on request; quantized matrices
+/// ([`WeightSource::get_quant`]) are copied out, or, given the mapped file they were parsed
+/// from, kept in place.
 #[derive(Debug)]
 pub struct GgufWeights<'g, 'a> {
     gguf: &'g Gguf<'a>,
+    file: Option<Arc<GgufFile>>,
 }
 
 impl<'g, 'a> GgufWeights<'g, 'a> {
-    /// Weights from `gguf`.
+    /// Weights from `gguf` (quantized matrices are copied).
     pub fn new(gguf: &'g Gguf<'a>) -> Self {
-        Self { gguf }
+        Self { gguf, file: None }
+    }
+
+    /// Weights from `gguf`, parsed from `file`: quantized matrices stay in the map.
+    pub fn mapped(gguf: &'g Gguf<'a>, file: Arc<GgufFile>) -> Self {
+        Self {
+            gguf,
+            file: Some(file),
+        }
     }
 }
 
@@ -171,7 +183,10 @@ impl WeightSource for GgufWeights<'_, '_> {
         let rows = usize::try_from(rows).map_err(|_| too_large())?;
         let cols = usize::try_from(cols).map_err(|_| too_large())?;
         let bytes = self.gguf.tensor_data(info)?;
-        QuantMatrix::new(ty, rows, cols, bytes.to_vec()).map(Some)
+        match &self.file {
+            Some(file) => QuantMatrix::mapped(ty, rows, cols, file, bytes).map(Some),
+            None => QuantMatrix::new(ty, rows, cols, bytes.to_vec()).map(Some),
+        }
     }
 }
 
