@@ -16,6 +16,12 @@
 //! Kernels: AVX-512F (16 lanes) and AVX2+FMA (8 lanes) on x86-64, chosen at run time with
 //! `is_x86_feature_detected!`, and a portable scalar fallback elsewhere (on aarch64 the scalar
 //! path relies on the compiler's auto-vectorization; there is no hand-written NEON kernel yet).
+//! The SIMD kernels prefetch 2 KiB ahead: a decode step reads ~200 matrices in short per-task
+//! streams, on which the hardware prefetcher alone left the kernels waiting on memory
+//! (`examples/quant_bench`: 23.5 → 13.6 ms per SmolLM2-sized step on one thread).
+//!
+//! The blocks either live in their own allocation or stay in the memory-mapped GGUF file
+//! ([`QuantMatrix::mapped`]), so a loaded model's weights are the file's pages.
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
