@@ -131,11 +131,11 @@ impl TextModel {
 
     /// Loads a GGUF file.
     pub fn from_gguf_file(path: &Path, device: &Device) -> Result<Self> {
-        let file = GgufFile::open(path)?;
+        let file = std::sync::Arc::new(GgufFile::open(path)?);
         let gguf = file.parse()?;
         let meta = gguf.tokenizer()?;
         let tokenizer = Tokenizer::from_gguf(&meta)?;
-        let model = Llama::from_gguf(&gguf, device)?;
+        let model = Llama::from_gguf_file(&file, device)?;
         if tokenizer.vocab_size() > model.config().vocab_size {
             return Err(Error::InvalidModel(format!(
                 "the tokenizer has {} tokens but the model only {}",
@@ -318,11 +318,8 @@ impl TextModel {
         tokens: &[Vec<u32>],
         cache: &mut crate::llama::KvCache,
     ) -> Result<Vec<f32>> {
-        let logits = self.model.forward(tokens, cache, true)?;
-        logits
-            .into_data()
-            .try_to_vec()
-            .map_err(|e| Error::InvalidModel(format!("reading logits: {e:?}")))
+        let (logits, _) = self.model.forward_host_logits(tokens, cache, true)?;
+        Ok(logits)
     }
 }
 

@@ -12,14 +12,17 @@
 //! [`RopeStyle::Half`]; both compute the same function, which the logits tests against
 //! transformers (which un-permutes the GGUF weights) check.
 
+use std::sync::Arc;
+
 use burn::module::{Module, Param};
 use burn::tensor::module::{attention, embedding};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::error::{Error, Result};
-use crate::gguf::Gguf;
+use crate::gguf::{Gguf, GgufFile};
 use crate::nn::{Linear, RmsNorm};
+use crate::quant::QuantMatrix;
 use crate::weights::{GgufWeights, HostTensor, WeightSource};
 
 /// Which pairs of a head's dimensions RoPE rotates together.
@@ -247,11 +250,14 @@ pub struct Block {
     pub ffn: FeedForward,
 }
 
-/// Cached keys and values of the positions seen so far, per layer.
+/// Cached keys and values of the positions seen so far, per layer: burn tensors for the burn
+/// forward pass, or host vectors for the host decode path (see [`Llama::forward`]); a cache holds
+/// one kind or the other.
 #[derive(Debug, Clone)]
 pub struct KvCache {
     layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
-    len: usize,
+    pub(crate) host: Vec<crate::host::HostKv>,
+    pub(crate) len: usize,
 }
 
 impl KvCache {
@@ -259,8 +265,17 @@ impl KvCache {
     pub fn new(n_layers: usize) -> Self {
         Self {
             layers: vec![None; n_layers],
+            host: vec![crate::host::HostKv::default(); n_layers],
             len: 0,
         }
+    }
+
+    fn has_burn_state(&self) -> bool {
+        self.layers.iter().any(Option::is_some)
+    }
+
+    fn has_host_state(&self) -> bool {
+        self.host.iter().any(|l| !l.is_empty())
     }
 
     /// Positions cached.
@@ -276,13 +291,14 @@ impl KvCache {
     /// Forgets everything.
     pub fn clear(&mut self) {
         self.layers.iter_mut().for_each(|l| *l = None);
+        self.host.iter_mut().for_each(crate::host::HostKv::clear);
         self.len = 0;
     }
 }
 
 /// Rotary position embedding tables.
 #[derive(Clone, Debug)]
-struct Rope {
+pub(crate) struct Rope {
     inv_freq: Vec<f64>,
     style: RopeStyle,
     linear_factor: f64,
@@ -310,8 +326,8 @@ impl Rope {
         }
     }
 
-    /// `cos` and `sin` for positions `start..start + len`, `[len, head_dim/2]`.
-    fn tables(&self, start: usize, len: usize, device: &Device) -> (Tensor<2>, Tensor<2>) {
+    /// `cos` and `sin` for positions `start..start + len`, `[len, head_dim/2]`, on the host.
+    pub(crate) fn host_tables(&self, start: usize, len: usize) -> (Vec<f32>, Vec<f32>) {
         let half = self.inv_freq.len();
         let mut cos = Vec::with_capacity(len * half);
         let mut sin = Vec::with_capacity(len * half);
@@ -323,6 +339,18 @@ impl Rope {
                 sin.push(angle.sin() as f32);
             }
         }
+        (cos, sin)
+    }
+
+    /// Which dimensions rotate together.
+    pub(crate) fn style(&self) -> RopeStyle {
+        self.style
+    }
+
+    /// `cos` and `sin` for positions `start..start + len`, `[len, head_dim/2]`.
+    fn tables(&self, start: usize, len: usize, device: &Device) -> (Tensor<2>, Tensor<2>) {
+        let half = self.inv_freq.len();
+        let (cos, sin) = self.host_tables(start, len);
         (
             Tensor::from_data(TensorData::new(cos, [len, half]), device),
             Tensor::from_data(TensorData::new(sin, [len, half]), device),
@@ -360,16 +388,22 @@ impl Rope {
 /// The whole decoder.
 #[derive(Module, Debug)]
 pub struct Llama {
-    /// Token embedding `[vocab, dim]` (also the output head when tied).
-    pub embed: Param<Tensor<2>>,
+    /// Token embedding `[vocab, dim]` as f32 (also the output head when tied); `None` when the
+    /// embedding is kept quantized (then it is in `embed_q`).
+    pub embed: Option<Param<Tensor<2>>>,
     /// The blocks.
     pub blocks: Vec<Block>,
     /// Final norm.
     pub norm: RmsNorm,
     /// Output head `[dim, vocab]`. For a model with tied embeddings this is a contiguous
-    /// transposed copy of the embedding (a transposed view made every decode step several times
-    /// slower on the CPU backend); `None` only for models built in code.
+    /// transposed copy of an f32 embedding (a transposed view made every decode step several
+    /// times slower on the CPU backend), or, for a quantized embedding, a quantized layer sharing
+    /// the embedding's blocks (its `[vocab, dim]` rows are the head's output rows); `None` only
+    /// for models built in code.
     pub output: Option<Linear>,
+    /// The token embedding in a quantized block format, `[vocab, dim]`, when it was stored so.
+    #[module(skip)]
+    embed_q: Option<Arc<QuantMatrix>>,
     #[module(skip)]
     config: LlamaConfig,
     #[module(skip)]
@@ -428,10 +462,20 @@ const HF_NAMES: Names = Names {
 };
 
 impl Llama {
-    /// Loads the model in a parsed GGUF file, dequantizing every weight to f32.
+    /// Loads the model in a parsed GGUF file, copying Q4_0, Q4_1 and Q8_0 matrices as stored and
+    /// expanding everything else to f32.
     pub fn from_gguf(gguf: &Gguf<'_>, device: &Device) -> Result<Self> {
         let config = LlamaConfig::from_gguf(gguf)?;
         Self::load(config, &mut GgufWeights::new(gguf), &GGUF_NAMES, device)
+    }
+
+    /// Loads the model in a mapped GGUF file: Q4_0, Q4_1 and Q8_0 matrices stay in the map (the
+    /// model holds the file open), everything else is expanded to f32.
+    pub fn from_gguf_file(file: &Arc<GgufFile>, device: &Device) -> Result<Self> {
+        let gguf = file.parse()?;
+        let config = LlamaConfig::from_gguf(&gguf)?;
+        let mut weights = GgufWeights::mapped(&gguf, Arc::clone(file));
+        Self::load(config, &mut weights, &GGUF_NAMES, device)
     }
 
     /// Loads a Hugging Face Llama directory (`config.json` + `*.safetensors`).
@@ -451,19 +495,48 @@ impl Llama {
         let c = &config;
         let q_dim = c.n_heads * c.head_dim;
         let kv_dim = c.n_kv_heads * c.head_dim;
+        // Weights stored in a block format the quantized kernels take stay in it.
         let linear = |src: &mut dyn WeightSource, name: String, d_in: usize, d_out: usize| {
-            let w = src.require(&format!("{name}.weight"))?;
             let b = src.get(&format!("{name}.bias"))?;
+            if let Some(q) = src.get_quant(&format!("{name}.weight"))? {
+                return Linear::from_quant(Arc::new(q), b, d_in, d_out, device);
+            }
+            let w = src.require(&format!("{name}.weight"))?;
             Linear::from_rows(w, b, d_in, d_out, device)
         };
         let norm = |src: &mut dyn WeightSource, name: &str| -> Result<RmsNorm> {
             RmsNorm::new(src.require(name)?, c.dim, c.rms_eps, device)
         };
-        let embed_host = src.require(names.embed)?;
-        let tied_head = (!src.contains(names.output))
-            .then(|| Linear::from_rows(embed_host.clone(), None, c.dim, c.vocab_size, device))
-            .transpose()?;
-        let embed = embed_host.into_tensor::<2>([c.vocab_size, c.dim], device)?;
+        let tied = !src.contains(names.output);
+        let (embed, embed_q, tied_head) = match src.get_quant(names.embed)? {
+            Some(q) => {
+                let q = Arc::new(q);
+                if (q.rows(), q.cols()) != (c.vocab_size, c.dim) {
+                    return Err(Error::InvalidModel(format!(
+                        "{} is [{}, {}], expected [{}, {}]",
+                        names.embed,
+                        q.rows(),
+                        q.cols(),
+                        c.vocab_size,
+                        c.dim
+                    )));
+                }
+                let head = tied
+                    .then(|| Linear::from_quant(q.clone(), None, c.dim, c.vocab_size, device))
+                    .transpose()?;
+                (None, Some(q), head)
+            }
+            None => {
+                let embed_host = src.require(names.embed)?;
+                let head = tied
+                    .then(|| {
+                        Linear::from_rows(embed_host.clone(), None, c.dim, c.vocab_size, device)
+                    })
+                    .transpose()?;
+                let embed = embed_host.into_tensor::<2>([c.vocab_size, c.dim], device)?;
+                (Some(Param::from_tensor(embed)), None, head)
+            }
+        };
         let mut blocks = Vec::with_capacity(c.n_layers);
         for i in 0..c.n_layers {
             let n = |part: &str| (names.block)(i, part);
@@ -487,9 +560,15 @@ impl Llama {
             });
         }
         let output_norm = norm(src, names.norm)?;
-        let output = match src.get(names.output)? {
-            Some(w) => Some(Linear::from_rows(w, None, c.dim, c.vocab_size, device)?),
-            None => tied_head,
+        let output = if tied {
+            tied_head
+        } else {
+            Some(linear(
+                src,
+                names.output.trim_end_matches(".weight").to_owned(),
+                c.dim,
+                c.vocab_size,
+            )?)
         };
         let freq_factors: Option<HostTensor> = match names.rope_freqs {
             Some(name) => src.get(name)?,
@@ -497,10 +576,11 @@ impl Llama {
         };
         let rope = Rope::new(c, freq_factors.as_ref().map(HostTensor::values));
         Ok(Self {
-            embed: Param::from_tensor(embed),
+            embed,
             blocks,
             norm: output_norm,
             output,
+            embed_q,
             rope,
             config,
         })
@@ -518,18 +598,73 @@ impl Llama {
 
     /// The device the weights live on.
     pub fn device(&self) -> Device {
-        self.embed.val().device()
+        self.norm.weight.val().device()
+    }
+
+    /// The quantized token embedding, when the model keeps one.
+    pub fn quantized_embedding(&self) -> Option<&Arc<QuantMatrix>> {
+        self.embed_q.as_ref()
+    }
+
+    /// The rotary embedding.
+    pub(crate) fn rope(&self) -> &Rope {
+        &self.rope
     }
 
     /// Runs `tokens` (`[batch][seq]`, all the same length) after what `cache` holds, appends
     /// their keys and values to it, and returns logits `[batch, seq, vocab]` — or only the last
     /// position's, `[batch, 1, vocab]`, when `last_only` (what generation needs).
+    ///
+    /// A model whose weights are all quantized, on the CPU device without autodiff, runs one
+    /// sequence through the host decode path ([`crate::host`]): the same computation in plain
+    /// loops over host memory with the fused quantized kernels, without a burn graph per token.
+    /// Anything else (f32 weights, autodiff, GPUs, batches) runs through burn.
     pub fn forward(
         &self,
         tokens: &[Vec<u32>],
         cache: &mut KvCache,
         last_only: bool,
     ) -> Result<Tensor<3>> {
+        let (logits, dims) = self.forward_logits(tokens, cache, last_only)?;
+        match logits {
+            Logits::Tensor(t) => Ok(*t),
+            Logits::Host(v) => Ok(Tensor::from_data(TensorData::new(v, dims), &self.device())),
+        }
+    }
+
+    /// Like [`Llama::forward`], but the logits come back as host values `[batch, seq, vocab]`
+    /// row-major (what sampling needs), with their shape.
+    pub fn forward_host_logits(
+        &self,
+        tokens: &[Vec<u32>],
+        cache: &mut KvCache,
+        last_only: bool,
+    ) -> Result<(Vec<f32>, [usize; 3])> {
+        let (logits, dims) = self.forward_logits(tokens, cache, last_only)?;
+        let values = match logits {
+            Logits::Host(v) => v,
+            Logits::Tensor(t) => t
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .map_err(|e| Error::InvalidModel(format!("reading logits: {e:?}")))?,
+        };
+        Ok((values, dims))
+    }
+
+    /// Whether [`Llama::forward`] takes the host decode path for `batch` sequences and `cache`.
+    fn uses_host_path(&self, batch: usize, cache: &KvCache) -> bool {
+        batch == 1
+            && !cache.has_burn_state()
+            && crate::nn::host_kernels_apply(&self.device())
+            && crate::host::supports(self)
+    }
+
+    fn forward_logits(
+        &self,
+        tokens: &[Vec<u32>],
+        cache: &mut KvCache,
+        last_only: bool,
+    ) -> Result<(Logits, [usize; 3])> {
         let batch = tokens.len();
         let seq = tokens.first().map_or(0, Vec::len);
         if batch == 0 || seq == 0 || tokens.iter().any(|t| t.len() != seq) {
@@ -559,9 +694,32 @@ impl Llama {
             }
             flat.push(i64::from(t));
         }
+        if self.uses_host_path(batch, cache) {
+            let logits = crate::host::forward(self, &tokens[0], cache, last_only)?;
+            let rows = if last_only { 1 } else { seq };
+            return Ok((Logits::Host(logits), [1, rows, vocab]));
+        }
+        if cache.has_host_state() {
+            return Err(Error::InvalidArgument(
+                "this KV cache was filled by the host decode path, which takes one sequence".into(),
+            ));
+        }
         let device = self.device();
-        let ids = Tensor::<2, Int>::from_data(TensorData::new(flat, [batch, seq]), &device);
-        let mut x = embedding(self.embed.val(), ids);
+        let mut x = match (&self.embed, &self.embed_q) {
+            (Some(embed), _) => {
+                let ids = Tensor::<2, Int>::from_data(TensorData::new(flat, [batch, seq]), &device);
+                embedding(embed.val(), ids)
+            }
+            (None, Some(q)) => {
+                let dim = q.cols();
+                let mut rows = vec![0.0f32; batch * seq * dim];
+                for (&id, row) in flat.iter().zip(rows.chunks_exact_mut(dim)) {
+                    q.dequantize_row(id as usize, row)?;
+                }
+                Tensor::from_data(TensorData::new(rows, [batch, seq, dim]), &device)
+            }
+            (None, None) => return Err(Error::InvalidModel("the model has no embedding".into())),
+        };
         let (cos, sin) = self.rope.tables(cache.len, seq, &device);
         for (block, slot) in self.blocks.iter().zip(cache.layers.iter_mut()) {
             let h = block.attn_norm.forward(x.clone());
@@ -575,14 +733,28 @@ impl Llama {
             x = x.narrow(1, seq - 1, 1);
         }
         let x = self.norm.forward(x);
-        Ok(match &self.output {
-            Some(head) => head.forward(x),
-            None => burn::tensor::module::linear(x, self.embed.val().transpose(), None),
-        })
+        let logits = match (&self.output, &self.embed) {
+            (Some(head), _) => head.forward(x),
+            (None, Some(embed)) => burn::tensor::module::linear(x, embed.val().transpose(), None),
+            (None, None) => return Err(Error::InvalidModel("the model has no output head".into())),
+        };
+        let dims = logits.dims();
+        Ok((Logits::Tensor(Box::new(logits)), dims))
     }
 }
 
+/// Logits from one of the two forward paths.
+enum Logits {
+    Tensor(Box<Tensor<3>>),
+    Host(Vec<f32>),
+}
+
 impl Attention {
+    /// `(n_heads, n_kv_heads, head_dim)`.
+    pub(crate) fn heads(&self) -> (usize, usize, usize) {
+        (self.n_heads, self.n_kv_heads, self.head_dim)
+    }
+
     fn forward(
         &self,
         x: Tensor<3>,
@@ -695,10 +867,83 @@ pub(crate) fn tiny_model(style: RopeStyle, device: &Device) -> Llama {
         .collect();
     let embed = crate::nn::tensor_from_vec(host(&[11, 8]), [11, 8], device).unwrap();
     Llama {
-        embed: Param::from_tensor(embed),
+        embed: Some(Param::from_tensor(embed)),
         blocks,
         norm: RmsNorm::new(ones(8), 8, 1e-5, device).unwrap(),
         output: None,
+        embed_q: None,
+        rope: Rope::new(&config, None),
+        config,
+    }
+}
+
+/// A small random model with every weight quantized (dimensions multiples of 32), for the host
+/// decode path's tests.
+#[cfg(test)]
+pub(crate) fn tiny_quantized_model(device: &Device) -> Llama {
+    use crate::quant::QuantType;
+    let config = LlamaConfig {
+        vocab_size: 40,
+        dim: 64,
+        n_layers: 2,
+        n_heads: 4,
+        n_kv_heads: 2,
+        head_dim: 16,
+        ffn_dim: 96,
+        rms_eps: 1e-5,
+        rope_theta: 10_000.0,
+        rope_linear_factor: 1.0,
+        rope_style: RopeStyle::Adjacent,
+        context_length: 64,
+    };
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.6
+    };
+    let mut quant = |ty: QuantType, rows: usize, cols: usize| {
+        let v: Vec<f32> = (0..rows * cols).map(|_| next()).collect();
+        Arc::new(QuantMatrix::quantize(ty, rows, cols, &v).unwrap())
+    };
+    let c = config.clone();
+    let mut lin = |ty, d_in: usize, d_out: usize| {
+        Linear::from_quant(quant(ty, d_out, d_in), None, d_in, d_out, device).unwrap()
+    };
+    let norm = |d: usize| {
+        let w: Vec<f32> = (0..d).map(|i| 0.8 + (i % 5) as f32 * 0.1).collect();
+        RmsNorm::new(HostTensor::new("n", w, vec![d]).unwrap(), d, 1e-5, device).unwrap()
+    };
+    let (q_dim, kv_dim) = (c.n_heads * c.head_dim, c.n_kv_heads * c.head_dim);
+    let blocks = (0..c.n_layers)
+        .map(|_| Block {
+            attn_norm: norm(c.dim),
+            attn: Attention {
+                wq: lin(QuantType::Q4_1, c.dim, q_dim),
+                wk: lin(QuantType::Q4_0, c.dim, kv_dim),
+                wv: lin(QuantType::Q8_0, c.dim, kv_dim),
+                wo: lin(QuantType::Q4_1, q_dim, c.dim),
+                n_heads: c.n_heads,
+                n_kv_heads: c.n_kv_heads,
+                head_dim: c.head_dim,
+            },
+            ffn_norm: norm(c.dim),
+            ffn: FeedForward {
+                gate: lin(QuantType::Q4_1, c.dim, c.ffn_dim),
+                up: lin(QuantType::Q4_1, c.dim, c.ffn_dim),
+                down: lin(QuantType::Q4_1, c.ffn_dim, c.dim),
+            },
+        })
+        .collect();
+    let embed = quant(QuantType::Q8_0, c.vocab_size, c.dim);
+    let head = Linear::from_quant(embed.clone(), None, c.dim, c.vocab_size, device).unwrap();
+    Llama {
+        embed: None,
+        blocks,
+        norm: norm(c.dim),
+        output: Some(head),
+        embed_q: Some(embed),
         rope: Rope::new(&config, None),
         config,
     }
@@ -707,6 +952,55 @@ pub(crate) fn tiny_model(style: RopeStyle, device: &Device) -> Llama {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_path_matches_the_burn_path_on_a_quantized_model() {
+        let device = Device::flex();
+        let model = tiny_quantized_model(&device);
+        assert!(crate::host::supports(&model));
+        let tokens = vec![3u32, 17, 4, 39, 0, 22, 8];
+        // One sequence takes the host path; a batch of two takes burn's.
+        let mut cache = model.new_cache();
+        let (host, dims) = model
+            .forward_host_logits(std::slice::from_ref(&tokens), &mut cache, false)
+            .unwrap();
+        assert_eq!(dims, [1, 7, 40]);
+        assert!(cache.has_host_state() && !cache.has_burn_state());
+        let mut burn_cache = model.new_cache();
+        let (burn, dims) = model
+            .forward_host_logits(&[tokens.clone(), tokens.clone()], &mut burn_cache, false)
+            .unwrap();
+        assert_eq!(dims, [2, 7, 40]);
+        assert!(burn_cache.has_burn_state());
+        for (a, b) in host.iter().zip(&burn[..host.len()]) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+        // Cached steps on the host path equal the full pass.
+        let mut cache = model.new_cache();
+        let (mut steps, _) = model
+            .forward_host_logits(&[tokens[..3].to_vec()], &mut cache, false)
+            .unwrap();
+        for &t in &tokens[3..] {
+            steps.extend(
+                model
+                    .forward_host_logits(&[vec![t]], &mut cache, true)
+                    .unwrap()
+                    .0,
+            );
+        }
+        assert_eq!(cache.len(), 7);
+        for (a, b) in host.iter().zip(&steps) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+        // A host cache cannot continue a batch.
+        assert!(
+            model
+                .forward(&[vec![1], vec![2]], &mut cache, true)
+                .is_err()
+        );
+        cache.clear();
+        assert!(!cache.has_host_state());
+    }
 
     fn logits(t: Tensor<3>) -> Vec<f32> {
         t.into_data().try_to_vec().unwrap()
@@ -749,6 +1043,8 @@ mod tests {
         let permute = |lin: &Linear, heads: usize| -> Linear {
             let w: Vec<f32> = lin
                 .weight
+                .as_ref()
+                .unwrap()
                 .val()
                 .transpose()
                 .into_data()

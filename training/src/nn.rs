@@ -1,24 +1,32 @@
 //! The layers the models are built from: [`Linear`], [`RmsNorm`], [`LayerNorm`], as burn
 //! modules (so they move between devices, work under autodiff, and take burn's LoRA adapters).
 //!
-//! [`Linear`] keeps its weight as `[d_in, d_out]` (burn's layout) and multiplies through
-//! `burn::tensor::module::linear`, which already routes a burn-quantized weight to the quantized
-//! matmul. It is the one place a later issue changes to hold ggml-quantized blocks or to add a
-//! low-rank delta per request.
+//! [`Linear`] keeps its weight either as an f32 `[d_in, d_out]` parameter (burn's layout,
+//! multiplied through `burn::tensor::module::linear`) or as a frozen ggml-quantized
+//! [`QuantMatrix`] (rows = outputs) straight from a GGUF file. A quantized layer multiplies with
+//! the fused kernels of [`crate::quant`] on the CPU backend; under autodiff, and on GPU devices,
+//! it expands the weight and uses burn's `linear`, so burn differentiates it with respect to the
+//! input (the weight itself is frozen and gets no gradient).
+
+use std::sync::Arc;
 
 use burn::module::{Module, Param};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::quant::QuantMatrix;
 use crate::weights::HostTensor;
 
-/// A dense layer `y = x·W (+ b)` with `W: [d_in, d_out]`.
+/// A dense layer `y = x·W (+ b)` with `W: [d_in, d_out]`, stored as f32 or quantized.
 #[derive(Module, Debug)]
 pub struct Linear {
-    /// `[d_in, d_out]`.
-    pub weight: Param<Tensor<2>>,
+    /// `[d_in, d_out]`, for an f32 layer; `None` when the layer is quantized.
+    pub weight: Option<Param<Tensor<2>>>,
     /// `[d_out]`, if any.
     pub bias: Option<Param<Tensor<1>>>,
+    /// The frozen quantized weight `[d_out, d_in]`, for a quantized layer.
+    #[module(skip)]
+    quant: Option<Arc<QuantMatrix>>,
 }
 
 impl Linear {
@@ -39,21 +47,106 @@ impl Linear {
             .transpose()?
             .map(Param::from_tensor);
         Ok(Self {
-            weight: Param::from_tensor(w),
+            weight: Some(Param::from_tensor(w)),
             bias,
+            quant: None,
         })
+    }
+
+    /// A frozen quantized layer: `weight` holds `d_out` rows of `d_in` values.
+    pub fn from_quant(
+        weight: Arc<QuantMatrix>,
+        bias: Option<HostTensor>,
+        d_in: usize,
+        d_out: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        if (weight.cols(), weight.rows()) != (d_in, d_out) {
+            return Err(Error::InvalidModel(format!(
+                "quantized weight is [{}, {}], expected [{d_out}, {d_in}]",
+                weight.rows(),
+                weight.cols()
+            )));
+        }
+        let bias = bias
+            .map(|b| b.into_tensor::<1>([d_out], device))
+            .transpose()?
+            .map(Param::from_tensor);
+        Ok(Self {
+            weight: None,
+            bias,
+            quant: Some(weight),
+        })
+    }
+
+    /// The quantized weight, for a quantized layer.
+    pub fn quantized(&self) -> Option<&Arc<QuantMatrix>> {
+        self.quant.as_ref()
+    }
+
+    /// The weight as an f32 `[d_in, d_out]` tensor on `device` (expanded for a quantized
+    /// layer).
+    pub fn weight_f32(&self, device: &Device) -> Tensor<2> {
+        match (&self.weight, &self.quant) {
+            (Some(w), _) => w.val(),
+            (None, Some(q)) => Tensor::from_data(
+                TensorData::new(q.dequantize_transposed(), [q.cols(), q.rows()]),
+                device,
+            ),
+            (None, None) => Tensor::zeros([0, 0], device),
+        }
     }
 
     /// `x·W (+ b)` over the last dimension of `x`.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        burn::tensor::module::linear(x, self.weight.val(), self.bias.as_ref().map(Param::val))
+        let bias = self.bias.as_ref().map(Param::val);
+        let Some(q) = &self.quant else {
+            let device = x.device();
+            return burn::tensor::module::linear(x, self.weight_f32(&device), bias);
+        };
+        let device = x.device();
+        if !host_kernels_apply(&device) {
+            return burn::tensor::module::linear(x, self.weight_f32(&device), bias);
+        }
+        let dims = x.dims();
+        let n = dims[..D - 1].iter().product::<usize>();
+        let mut out_dims = dims;
+        out_dims[D - 1] = q.rows();
+        let input: Vec<f32> = match x.into_data().try_into_vec_as::<f32>() {
+            Ok(v) => v,
+            Err(_) => return Tensor::zeros(out_dims, &device),
+        };
+        let mut out = vec![0.0f32; n * q.rows()];
+        if q.matmul(&input, n, &mut out).is_err() {
+            // Only a shape mismatch (a bug in the caller) gets here; burn's own `linear` panics
+            // in that case, and zeros are the closest non-panicking answer.
+            return Tensor::zeros(out_dims, &device);
+        }
+        let y = Tensor::<D>::from_data(TensorData::new(out, out_dims), &device);
+        match bias {
+            Some(b) => y + b.unsqueeze(),
+            None => y,
+        }
     }
 
     /// `(d_in, d_out)`.
     pub fn dims(&self) -> (usize, usize) {
-        let [d_in, d_out] = self.weight.shape().dims();
-        (d_in, d_out)
+        match (&self.weight, &self.quant) {
+            (Some(w), _) => {
+                let [d_in, d_out] = w.shape().dims();
+                (d_in, d_out)
+            }
+            (None, Some(q)) => (q.cols(), q.rows()),
+            (None, None) => (0, 0),
+        }
     }
+}
+
+/// Whether tensors on `device` can go through the host-side quantized kernels: burn's Flex CPU
+/// backend without autodiff (its tensors live in host memory, so reading and rebuilding them is
+/// a copy, and nothing needs a backward pass).
+pub fn host_kernels_apply(device: &Device) -> bool {
+    !device.is_autodiff() && *device == Device::flex()
 }
 
 /// Root-mean-square normalization with a learned scale (Llama).
@@ -130,7 +223,6 @@ pub(crate) fn tensor_from_vec<const D: usize>(
     shape: [usize; D],
     device: &Device,
 ) -> Result<Tensor<D>> {
-    use crate::error::Error;
     let n: usize = shape.iter().product();
     if values.len() != n {
         return Err(Error::InvalidModel(format!(
@@ -213,11 +305,94 @@ mod tests {
         let grads = loss.backward();
         let g: Vec<f32> = lin
             .weight
+            .as_ref()
+            .unwrap()
             .grad(&grads)
             .expect("weight has a gradient")
             .into_data()
             .try_to_vec()
             .unwrap();
         assert_eq!(g, vec![3.0, 4.0]);
+    }
+
+    fn quantized_pair(ty: crate::quant::QuantType) -> (Linear, Linear) {
+        let device = Device::flex();
+        let (d_in, d_out) = (64, 5);
+        let values: Vec<f32> = (0..d_in * d_out)
+            .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 0.7)
+            .collect();
+        let q = Arc::new(QuantMatrix::quantize(ty, d_out, d_in, &values).unwrap());
+        let bias = host(vec![0.1, -0.2, 0.3, 0.0, 1.0], vec![d_out]);
+        let quant =
+            Linear::from_quant(q.clone(), Some(bias.clone()), d_in, d_out, &device).unwrap();
+        let f32_rows = host(q.dequantize(), vec![d_out, d_in]);
+        let dense = Linear::from_rows(f32_rows, Some(bias), d_in, d_out, &device).unwrap();
+        (quant, dense)
+    }
+
+    fn input(device: &Device) -> Tensor<3> {
+        let v: Vec<f32> = (0..2 * 3 * 64)
+            .map(|i| ((i % 13) as f32 - 6.0) / 7.0)
+            .collect();
+        Tensor::from_data(TensorData::new(v, [2, 3, 64]), device)
+    }
+
+    #[test]
+    fn quantized_linear_matches_its_dequantized_f32_layer() {
+        for ty in [
+            crate::quant::QuantType::Q4_0,
+            crate::quant::QuantType::Q4_1,
+            crate::quant::QuantType::Q8_0,
+        ] {
+            let (quant, dense) = quantized_pair(ty);
+            assert_eq!(quant.dims(), (64, 5));
+            assert!(quant.quantized().is_some() && dense.quantized().is_none());
+            let device = Device::flex();
+            let a: Vec<f32> = quant
+                .forward(input(&device))
+                .into_data()
+                .try_to_vec()
+                .unwrap();
+            let b: Vec<f32> = dense
+                .forward(input(&device))
+                .into_data()
+                .try_to_vec()
+                .unwrap();
+            assert_eq!(a.len(), 30);
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-4, "{ty:?}: {x} vs {y}");
+            }
+        }
+        let device = Device::flex();
+        let q = Arc::new(
+            QuantMatrix::quantize(crate::quant::QuantType::Q8_0, 2, 32, &[0.5; 64]).unwrap(),
+        );
+        assert!(Linear::from_quant(q, None, 64, 1, &device).is_err());
+    }
+
+    #[test]
+    fn input_gradients_through_a_quantized_linear_match_the_f32_path() {
+        let device = Device::flex().autodiff();
+        let (quant, dense) = quantized_pair(crate::quant::QuantType::Q4_1);
+        let quant = quant.to_device(&device);
+        let dense = dense.to_device(&device);
+        let grad_of = |lin: &Linear| -> Vec<f32> {
+            let x = input(&device).require_grad();
+            // A non-linear loss so the gradient depends on the weight, not only on its sums.
+            let loss = lin.forward(x.clone()).square().sum();
+            let grads = loss.backward();
+            x.grad(&grads)
+                .expect("input gradient")
+                .into_data()
+                .try_to_vec()
+                .unwrap()
+        };
+        let a = grad_of(&quant);
+        let b = grad_of(&dense);
+        assert_eq!(a.len(), 2 * 3 * 64);
+        assert!(a.iter().any(|v| v.abs() > 1e-3));
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+        }
     }
 }

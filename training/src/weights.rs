@@ -6,12 +6,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use burn_store::{ModuleStore, SafetensorsStore};
 
 use crate::error::{Error, Result};
-use crate::gguf::Gguf;
+use crate::gguf::{Gguf, GgufFile};
+use crate::quant::{QuantMatrix, QuantType};
 
 /// A named tensor's f32 values, row-major, with its shape.
 #[derive(Clone, Debug)]
@@ -108,6 +110,14 @@ pub trait WeightSource {
     /// Whether the checkpoint has `name`.
     fn contains(&self, name: &str) -> bool;
 
+    /// The matrix `name` in a block format the quantized kernels multiply directly
+    /// ([`QuantMatrix`], rows outermost), if the checkpoint stores it so; `None` for anything
+    /// else (then [`WeightSource::get`] expands it to f32).
+    fn get_quant(&mut self, name: &str) -> Result<Option<QuantMatrix>> {
+        let _ = name;
+        Ok(None)
+    }
+
     /// The tensor `name`, or an error naming it.
     fn require(&mut self, name: &str) -> Result<HostTensor> {
         self.get(name)?
@@ -115,16 +125,27 @@ pub trait WeightSource {
     }
 }
 
-/// Tensors of a parsed GGUF file, dequantized on request.
+/// Tensors of a parsed GGUF file, dequantized on request; quantized matrices
+/// ([`WeightSource::get_quant`]) are copied out, or, given the mapped file they were parsed
+/// from, kept in place.
 #[derive(Debug)]
 pub struct GgufWeights<'g, 'a> {
     gguf: &'g Gguf<'a>,
+    file: Option<Arc<GgufFile>>,
 }
 
 impl<'g, 'a> GgufWeights<'g, 'a> {
-    /// Weights from `gguf`.
+    /// Weights from `gguf` (quantized matrices are copied).
     pub fn new(gguf: &'g Gguf<'a>) -> Self {
-        Self { gguf }
+        Self { gguf, file: None }
+    }
+
+    /// Weights from `gguf`, parsed from `file`: quantized matrices stay in the map.
+    pub fn mapped(gguf: &'g Gguf<'a>, file: Arc<GgufFile>) -> Self {
+        Self {
+            gguf,
+            file: Some(file),
+        }
     }
 }
 
@@ -146,6 +167,26 @@ impl WeightSource for GgufWeights<'_, '_> {
 
     fn contains(&self, name: &str) -> bool {
         self.gguf.tensor(name).is_some()
+    }
+
+    fn get_quant(&mut self, name: &str) -> Result<Option<QuantMatrix>> {
+        let Some(info) = self.gguf.tensor(name) else {
+            return Ok(None);
+        };
+        let Some(ty) = QuantType::from_ggml(info.ggml_type()) else {
+            return Ok(None);
+        };
+        let &[cols, rows] = info.dims() else {
+            return Ok(None);
+        };
+        let too_large = || Error::InvalidModel(format!("{name}: dimension too large"));
+        let rows = usize::try_from(rows).map_err(|_| too_large())?;
+        let cols = usize::try_from(cols).map_err(|_| too_large())?;
+        let bytes = self.gguf.tensor_data(info)?;
+        match &self.file {
+            Some(file) => QuantMatrix::mapped(ty, rows, cols, file, bytes).map(Some),
+            None => QuantMatrix::new(ty, rows, cols, bytes.to_vec()).map(Some),
+        }
     }
 }
 
