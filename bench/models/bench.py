@@ -273,11 +273,16 @@ def main():
     write_report(args, results, gguf)
 
 
+BEGIN = "<!-- bench/models/run.sh: generated from here -->"
+END = "<!-- bench/models/run.sh: generated up to here -->"
+
+
 def write_report(args, r, gguf):
     hg, ll, he, st = r["hearth_gen"], r["llama"], r["hearth_embed"], r["st"]
     cpu = lscpu_model()
     today = datetime.date.today().isoformat()
     lines = [
+        BEGIN,
         "# Benchmarks",
         "",
         "Made by `bench/models/run.sh` (scripts in `bench/models/`). Each engine runs in its own "
@@ -299,8 +304,9 @@ def write_report(args, r, gguf):
         f"- Threads: {args.threads}; 1-minute load average {r['load_before']:.2f} before the run, "
         f"{r['load_after']:.2f} after (other work on the machine skews every figure, llama.cpp's "
         f"spinning OpenMP threads most); {r['omp']}",
-        f"- Hearth: commit {git_rev(args.repo)}, release build, burn 0.22 Flex (CPU) backend, "
-        "weights dequantized to f32",
+        f"- Hearth: commit {git_rev(args.repo)}, release build; generation: GGUF Q4_0/Q4_1/Q8_0 "
+        "weights kept quantized and multiplied by fused SIMD kernels (training/src/quant.rs, "
+        "host.rs); embeddings: the encoder's CPU path (training/src/bert_cpu.rs)",
         f"- Model: `{os.path.relpath(gguf, args.repo)}`; prompt of {hg['prompt_tokens']} tokens, "
         f"{args.n_gen} greedy tokens generated past any end-of-sequence token; median of "
         f"{args.reps} runs",
@@ -335,15 +341,28 @@ def write_report(args, r, gguf):
         ]
     lines += [
         "",
-        "Notes: Hearth's peak memory includes the f32 copy of every weight (the Q4_1 file is "
-        "dequantized at load; quantized kernels are a later issue) and, for tied embeddings, a "
-        "transposed copy of the embedding used as the output head. The Python peers' memory "
-        "includes the interpreter and torch. llama.cpp is built by run.sh for AVX2/AVX-512 "
-        "without AMX (a native build crashed on this VM, which reports AMX).",
-        "",
+        "Notes: Hearth maps the GGUF file and keeps its Q4_1/Q8_0 blocks as stored (the tied "
+        "output head reuses the embedding's blocks). The Python peers' memory includes the "
+        "interpreter and torch. llama.cpp is built by run.sh for AVX2/AVX-512 without AMX (a "
+        "native build crashed on this VM, which reports AMX).",
+        END,
     ]
+    report = "\n".join(lines) + "\n"
+    # Only the generated block is replaced: the other sections of the file (other benchmarks)
+    # are kept.
+    try:
+        with open(args.out) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    if BEGIN in old and END in old:
+        before, rest = old.split(BEGIN, 1)
+        after = rest.split(END, 1)[1].lstrip("\n")
+        report = before + report + ("\n" + after if after else "")
+    elif old:
+        report = report + "\n" + old
     with open(args.out, "w") as f:
-        f.write("\n".join(lines))
+        f.write(report)
 
 
 if __name__ == "__main__":

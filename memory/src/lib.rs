@@ -1,6 +1,6 @@
 //! The memory stream: memories built from vault records, retrieved by recency, importance and
-//! relevance (BM25 through `tantivy`, vectors through `hnsw_rs`), and packed into a model's
-//! context window. Indexes never touch disk in clear.
+//! relevance (BM25 through `tantivy`, vectors through an HNSW graph of our own, see
+//! `vectors.rs`), and packed into a model's context window. Indexes never touch disk in clear.
 //!
 //! - [`model`]: the [`Memory`] and the traits through which models are reached ([`Embedder`],
 //!   [`TokenCounter`], [`Generator`]); `memory/` never depends on a model runtime.

@@ -200,7 +200,7 @@ impl MemoryStream {
             Some(v) => (v, false),
             None => (graph_of(&memories), live > 0),
         };
-        let mut codes = Codes::default();
+        let mut codes = Codes::with_capacity(memories.len(), manifest.dim);
         for (slot, m) in memories.iter().enumerate() {
             if let Some(m) = m {
                 codes.set(slot as u32, &m.embedding);
