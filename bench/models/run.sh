@@ -53,6 +53,14 @@ if ! "$py" -c "import llama_cpp, sentence_transformers, psutil" 2>/dev/null; the
     || echo "llama-cpp-python could not be built: its rows will say so" >&2
 fi
 
+# The builds above leave the 1-minute load average high, which bench.py would take for other
+# work (and switch OpenMP to passive waiting, slowing llama.cpp): let it settle first (at most
+# three minutes).
+for _ in $(seq 36); do
+  awk '{ exit !($1 < 1.0) }' /proc/loadavg && break
+  sleep 5
+done
+
 RAYON_NUM_THREADS="$threads" "$py" "$script_dir/bench.py" \
   --repo "$repo" --threads "$threads" --out "$out" \
   --hearth "$hearth_bin" \
