@@ -149,18 +149,38 @@ pub(crate) fn get_sealed(
     blob: &str,
     context: &str,
 ) -> Result<Zeroizing<Vec<u8>>, MemoryError> {
-    let tampered = || MemoryError::Tampered(context.to_owned());
-    let id: Id = blob.parse().map_err(|_| tampered())?;
+    let stored = read_stored(vault, blob, context)?;
+    unseal(vault.keys(), stored, context)
+}
+
+/// A sealed object's stored bytes (still sealed under `Purpose::Indexes`): the part of
+/// [`get_sealed`] that needs the vault's connection.
+pub(crate) fn read_stored(
+    vault: &Vault,
+    blob: &str,
+    context: &str,
+) -> Result<Vec<u8>, MemoryError> {
+    let id: Id = blob
+        .parse()
+        .map_err(|_| MemoryError::Tampered(context.to_owned()))?;
     let mut bytes = Vec::new();
     vault.read_blob(&id, &mut bytes)?;
-    let plain = vault
-        .keys()
+    Ok(bytes)
+}
+
+/// Opens what [`read_stored`] returned: the part of [`get_sealed`] that may run on any thread.
+pub(crate) fn unseal(
+    keys: &hearth_vault::crypto::Keys,
+    stored: Vec<u8>,
+    context: &str,
+) -> Result<Zeroizing<Vec<u8>>, MemoryError> {
+    let plain = keys
         .open(
             Purpose::Indexes,
             context.as_bytes(),
-            &Sealed::from_stored(bytes),
+            &Sealed::from_stored(stored),
         )
-        .map_err(|_| tampered())?;
+        .map_err(|_| MemoryError::Tampered(context.to_owned()))?;
     Ok(Zeroizing::new(plain))
 }
 

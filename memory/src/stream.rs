@@ -26,6 +26,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, FixedOffset, Utc};
 use hearth_vault::{AuditEvent, Id, Record, RecordId, Vault};
 
+use rayon::prelude::*;
+
 use crate::MemoryError;
 use crate::chunk::chunk_text;
 use crate::codes::Codes;
@@ -41,6 +43,8 @@ use crate::vectors::{self, VectorIndex};
 
 /// A filter letting through at most this many memories is always searched exactly (no graph).
 pub const EXACT_SCAN_MAX: usize = 4096;
+/// Pages read from the vault before they are opened and decoded in parallel at unlock.
+const UNLOCK_GROUP: usize = 32;
 /// Records (or texts) embedded per call to the embedder.
 const EMBED_BATCH: usize = 32;
 /// Records processed between index commits during a build.
@@ -156,14 +160,33 @@ impl MemoryStream {
     pub fn open(vault: &Vault) -> Result<Self, MemoryError> {
         let manifest = persist::load_manifest(vault)?;
         let mut memories: Vec<Option<Memory>> = vec![None; manifest.next_slot as usize];
-        for (&page, blob) in &manifest.pages {
-            let bytes = persist::get_sealed(vault, blob, &persist::page_context(page))?;
-            for (slot, memory) in persist::decode_page(&bytes, page)? {
-                let cell = memories
-                    .get_mut(slot as usize)
-                    .filter(|_| slot / PAGE_SLOTS == page)
-                    .ok_or_else(|| MemoryError::Tampered(persist::page_context(page)))?;
-                *cell = Some(memory);
+        // Pages are read from the vault in order (one connection) and opened and decoded on
+        // every core, a group at a time so that at most a group's bytes wait in memory.
+        let pages: Vec<(&u32, &String)> = manifest.pages.iter().collect();
+        for group in pages.chunks(UNLOCK_GROUP) {
+            let stored = group
+                .iter()
+                .map(|&(&page, blob)| {
+                    let stored = persist::read_stored(vault, blob, &persist::page_context(page))?;
+                    Ok((page, stored))
+                })
+                .collect::<Result<Vec<_>, MemoryError>>()?;
+            let keys = vault.keys();
+            let decoded = stored
+                .into_par_iter()
+                .map(|(page, stored)| {
+                    let plain = persist::unseal(keys, stored, &persist::page_context(page))?;
+                    Ok((page, persist::decode_page(&plain, page)?))
+                })
+                .collect::<Result<Vec<_>, MemoryError>>()?;
+            for (page, members) in decoded {
+                for (slot, memory) in members {
+                    let cell = memories
+                        .get_mut(slot as usize)
+                        .filter(|_| slot / PAGE_SLOTS == page)
+                        .ok_or_else(|| MemoryError::Tampered(persist::page_context(page)))?;
+                    *cell = Some(memory);
+                }
             }
         }
         let access = persist::load_access(vault)?;

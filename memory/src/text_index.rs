@@ -18,13 +18,10 @@
 //!   is being written.
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Bound;
 
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Count, FilterCollector, TopDocs};
 use tantivy::indexer::NoMergePolicy;
-use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
-};
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, INDEXED, IndexRecordOption, NumericOptions, STRING, Schema, TextFieldIndexing,
     TextOptions,
@@ -234,18 +231,9 @@ impl TextIndex {
         if !filter.sources.is_empty() {
             clauses.push((Occur::Must, any_of(self.f.source, filter.sources.clone())));
         }
-        if filter.since.is_some() || filter.until.is_some() {
-            let term = |t: chrono::DateTime<chrono::Utc>| {
-                Term::from_field_i64(self.f.occurred, t.timestamp_millis())
-            };
-            let lower = filter
-                .since
-                .map_or(Bound::Unbounded, |t| Bound::Included(term(t)));
-            let upper = filter
-                .until
-                .map_or(Bound::Unbounded, |t| Bound::Excluded(term(t)));
-            clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
-        }
+        // The time range is not a clause: a range query over the `occurred` column costs a
+        // pass over every document and slows the intersection; it is checked per matching
+        // document by the collectors instead (`TimeRange`), still before any top-k.
         if !filter.conversations.is_empty() {
             clauses.push((
                 Occur::Must,
@@ -348,7 +336,7 @@ impl TextIndex {
         // Without a filter the disjunction of terms is searched alone, so tantivy can skip
         // blocks that cannot reach the top `limit` (block-max WAND) instead of scoring every
         // document holding any term.
-        let query: Box<dyn Query> = if filter.is_empty() {
+        let query: Box<dyn Query> = if !has_clauses(filter) {
             text_query
         } else {
             Box::new(BooleanQuery::new(vec![
@@ -357,27 +345,36 @@ impl TextIndex {
             ]))
         };
         let searcher = self.reader.searcher();
-        let top = searcher
-            .search(&query, &TopDocs::with_limit(limit).order_by_score())
-            .map_err(index_err)?;
+        let top_docs = TopDocs::with_limit(limit).order_by_score();
+        let top = match TimeRange::of(filter) {
+            None => searcher.search(&query, &top_docs),
+            Some(range) => searcher.search(&query, &range.collect(top_docs)),
+        }
+        .map_err(index_err)?;
         self.slots_of(&searcher, top)
     }
 
     /// How many memories the filter lets through.
     pub(crate) fn count(&self, filter: &MemoryFilter) -> Result<usize, MemoryError> {
-        self.reader
-            .searcher()
-            .search(&self.filter_query(filter), &Count)
-            .map_err(index_err)
+        let searcher = self.reader.searcher();
+        let query = self.filter_query(filter);
+        match TimeRange::of(filter) {
+            None => searcher.search(&query, &Count),
+            Some(range) => searcher.search(&query, &range.collect(Count)),
+        }
+        .map_err(index_err)
     }
 
     /// Every slot the filter lets through, read straight from the slot column of each
     /// segment (no set of document addresses in between).
     pub(crate) fn slots(&self, filter: &MemoryFilter) -> Result<Vec<u32>, MemoryError> {
-        self.reader
-            .searcher()
-            .search(&self.filter_query(filter), &SlotCollector)
-            .map_err(index_err)
+        let searcher = self.reader.searcher();
+        let query = self.filter_query(filter);
+        match TimeRange::of(filter) {
+            None => searcher.search(&query, &SlotCollector),
+            Some(range) => searcher.search(&query, &range.collect(SlotCollector)),
+        }
+        .map_err(index_err)
     }
 
     /// Whether any segment's term dictionary still holds a term of `word` (after analysis).
@@ -450,5 +447,43 @@ impl tantivy::collector::SegmentCollector for SlotSegmentCollector {
 
     fn harvest(self) -> Vec<u32> {
         self.slots
+    }
+}
+
+/// Whether the filter restricts anything besides time (those restrictions are query clauses).
+fn has_clauses(filter: &MemoryFilter) -> bool {
+    !(filter.sources.is_empty()
+        && filter.participants.is_empty()
+        && filter.exclude_participants.is_empty()
+        && filter.conversations.is_empty()
+        && filter.exclude_conversations.is_empty())
+}
+
+/// A filter's time range (`since` inclusive, `until` exclusive), in milliseconds, checked on
+/// the `occurred` column of each matching document.
+#[derive(Clone, Copy)]
+struct TimeRange {
+    since: Option<i64>,
+    until: Option<i64>,
+}
+
+impl TimeRange {
+    fn of(filter: &MemoryFilter) -> Option<Self> {
+        (filter.since.is_some() || filter.until.is_some()).then(|| Self {
+            since: filter.since.map(|t| t.timestamp_millis()),
+            until: filter.until.map(|t| t.timestamp_millis()),
+        })
+    }
+
+    /// `inner`, fed only the documents inside the range.
+    fn collect<C: tantivy::collector::Collector>(
+        self,
+        inner: C,
+    ) -> FilterCollector<C, impl Fn(i64) -> bool + Send + Sync + Clone, i64> {
+        FilterCollector::new(
+            "occurred".to_owned(),
+            move |t: i64| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u),
+            inner,
+        )
     }
 }
