@@ -345,36 +345,31 @@ impl TextIndex {
             ]))
         };
         let searcher = self.reader.searcher();
-        let top_docs = TopDocs::with_limit(limit).order_by_score();
-        let top = match TimeRange::of(filter) {
-            None => searcher.search(&query, &top_docs),
-            Some(range) => searcher.search(&query, &range.collect(top_docs)),
-        }
-        .map_err(index_err)?;
+        let top = collect(
+            &searcher,
+            query.as_ref(),
+            filter,
+            TopDocs::with_limit(limit).order_by_score(),
+        )?;
         self.slots_of(&searcher, top)
     }
 
     /// How many memories the filter lets through.
     pub(crate) fn count(&self, filter: &MemoryFilter) -> Result<usize, MemoryError> {
-        let searcher = self.reader.searcher();
         let query = self.filter_query(filter);
-        match TimeRange::of(filter) {
-            None => searcher.search(&query, &Count),
-            Some(range) => searcher.search(&query, &range.collect(Count)),
-        }
-        .map_err(index_err)
+        collect(&self.reader.searcher(), query.as_ref(), filter, Count)
     }
 
     /// Every slot the filter lets through, read straight from the slot column of each
     /// segment (no set of document addresses in between).
     pub(crate) fn slots(&self, filter: &MemoryFilter) -> Result<Vec<u32>, MemoryError> {
-        let searcher = self.reader.searcher();
         let query = self.filter_query(filter);
-        match TimeRange::of(filter) {
-            None => searcher.search(&query, &SlotCollector),
-            Some(range) => searcher.search(&query, &range.collect(SlotCollector)),
-        }
-        .map_err(index_err)
+        collect(
+            &self.reader.searcher(),
+            query.as_ref(),
+            filter,
+            SlotCollector,
+        )
     }
 
     /// Whether any segment's term dictionary still holds a term of `word` (after analysis).
@@ -448,6 +443,21 @@ impl tantivy::collector::SegmentCollector for SlotSegmentCollector {
     fn harvest(self) -> Vec<u32> {
         self.slots
     }
+}
+
+/// Runs `collector` over the documents `query` matches within the filter's time range (the
+/// query holds the filter's other clauses).
+fn collect<C: tantivy::collector::Collector + 'static>(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    filter: &MemoryFilter,
+    collector: C,
+) -> Result<C::Fruit, MemoryError> {
+    match TimeRange::of(filter) {
+        None => searcher.search(query, &collector),
+        Some(range) => searcher.search(query, &range.collect(collector)),
+    }
+    .map_err(index_err)
 }
 
 /// Whether the filter restricts anything besides time (those restrictions are query clauses).
