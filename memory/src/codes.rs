@@ -102,6 +102,61 @@ impl Codes {
     }
 }
 
+impl Codes {
+    /// The distances of `slots` (those with a live vector) to the query, as (distance, slot).
+    /// A filter's memories lie anywhere in the store, so their codes are rows scattered over
+    /// hundreds of megabytes: each row is prefetched a few slots ahead, so that several wait
+    /// on memory at once instead of one after the other.
+    ///
+    /// Long scans are split in parts that idle cores take (a search runs BM25 beside this scan;
+    /// the core it frees joins in), since one core alone cannot draw the memory bandwidth.
+    pub(crate) fn scan(&self, slots: &[u32], q: &QueryCode) -> Vec<(f32, u32)> {
+        use rayon::prelude::*;
+        const PART: usize = 8192;
+        if slots.len() <= PART {
+            return self.scan_part(slots, q);
+        }
+        slots
+            .par_chunks(PART)
+            .map(|part| self.scan_part(part, q))
+            .reduce(Vec::new, |mut a, b| {
+                a.extend(b);
+                a
+            })
+    }
+
+    fn scan_part(&self, slots: &[u32], q: &QueryCode) -> Vec<(f32, u32)> {
+        const AHEAD: usize = 6;
+        let mut out = Vec::with_capacity(slots.len());
+        for (i, &slot) in slots.iter().enumerate() {
+            if let Some(&next) = slots.get(i + AHEAD) {
+                self.prefetch(next);
+            }
+            if let Some(d) = self.distance(slot, q) {
+                out.push((d, slot));
+            }
+        }
+        out
+    }
+
+    /// Asks for `slot`'s code row (and scale) to be brought into the cache.
+    #[inline]
+    fn prefetch(&self, slot: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let s = slot as usize;
+            if let Some(row) = self.codes.get(s * self.dim..(s + 1) * self.dim) {
+                for line in row.chunks(64) {
+                    x86::prefetch(line.as_ptr());
+                }
+                x86::prefetch(self.scales[s..].as_ptr().cast());
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
+    }
+}
+
 /// `Σ a[i]·b[i]` in integers.
 fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     #[cfg(target_arch = "x86_64")]
@@ -138,6 +193,14 @@ mod x86 {
         _mm256_add_epi32, _mm256_castsi256_si128, _mm256_cvtepi8_epi16, _mm256_extracti128_si256,
         _mm256_madd_epi16, _mm256_setzero_si256,
     };
+
+    /// A hint to bring the cache line holding `p` closer.
+    #[inline]
+    pub(super) fn prefetch(p: *const i8) {
+        // SAFETY: a prefetch is only a hint and cannot fault, whatever the address; SSE is part
+        // of x86-64's baseline.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p) }
+    }
 
     /// The integer dot product with AVX2. The caller must have checked that the CPU has it.
     pub(super) fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
@@ -208,6 +271,29 @@ mod tests {
             let approx = codes.distance(3, &codes.query(&b).unwrap()).unwrap();
             prop_assert!((approx - exact).abs() < 0.02, "{} vs {}", approx, exact);
         }
+    }
+
+    #[test]
+    fn a_scan_gives_each_live_slot_its_distance() {
+        let mut codes = Codes::default();
+        let n = 20_000u32;
+        for s in 0..n {
+            let a = (s as f32 * 0.37).sin();
+            codes.set(s, &[a, (1.0 - a * a).sqrt()]);
+        }
+        codes.clear(7);
+        let q = codes.query(&[0.6, 0.8]).unwrap();
+        // Scattered, out of order, with a cleared slot and one past the end: the parallel parts
+        // and the prefetches must change nothing.
+        let slots: Vec<u32> = (0..n).rev().step_by(2).chain([7, n + 5, 3]).collect();
+        let want: Vec<(f32, u32)> = slots
+            .iter()
+            .filter_map(|&s| Some((codes.distance(s, &q)?, s)))
+            .collect();
+        // Slot 7 comes twice (odd, and appended), cleared both times; n + 5 was never set.
+        assert_eq!(want.len(), slots.len() - 3);
+        assert_eq!(codes.scan(&slots, &q), want);
+        assert_eq!(codes.scan(&slots[..100], &q), want[..100]);
     }
 
     #[test]

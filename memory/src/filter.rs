@@ -2,9 +2,10 @@
 //!
 //! # Invariants
 //!
-//! - A filter is applied inside every retriever (tantivy query clauses, the hnsw filter, the
-//!   exact scan), never by dropping results after a top-k, so a search under a filter returns
-//!   the best matches *within* it and never a memory outside it.
+//! - A filter is applied inside every retriever (an exact selection of its memories from the
+//!   facets, tantivy query clauses, the graph walk's filter, the exact scan), never by dropping
+//!   results after a top-k, so a search under a filter returns the best matches *within* it and
+//!   never a memory outside it.
 //! - `since` is inclusive and `until` exclusive, as everywhere in Hearth.
 //! - Participants are compared trimmed and lower-cased against names and handles; a memory
 //!   passes `participants` when it has any of them, and fails `exclude_participants` when it has

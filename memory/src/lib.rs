@@ -27,6 +27,7 @@ pub mod chunk;
 mod codes;
 pub mod context;
 mod dot;
+mod facets;
 pub mod filter;
 pub mod importance;
 pub mod model;

@@ -6,11 +6,12 @@
 //!   record it processed, [`Vault::visit_inserted_after`]), so a record whose memory was
 //!   forgotten never comes back, and first applies the vault's deletion feed from the stored
 //!   position.
-//! - **Filters inside the search.** BM25 candidates come from a tantivy query holding the filter;
-//!   vector candidates from the graph search under a filter (or, when the filter lets few
-//!   memories through — at least [`EXACT_SCAN_MAX`], more in large stores, see
-//!   `exact_scan_limit` — from an exact scan of exactly those), never from dropping results
-//!   after a top-k.
+//! - **Filters inside the search.** A filter's memories are listed exactly from the in-RAM
+//!   facets when that is cheap (`crate::facets`); BM25 then scores only documents of that list
+//!   and the vector side scans exactly those (few: at least [`EXACT_SCAN_MAX`], more in large
+//!   stores, see `exact_scan_limit`) or walks the graph accepting only them. A broad filter is
+//!   applied by the indexes themselves instead: tantivy clauses, the graph walk's filter. Never
+//!   by dropping results after a top-k.
 //! - **Only the owner reshapes recency.** [`MemoryStream::recall`] refreshes last-accessed times
 //!   for [`Caller::Owner`] only; an app's retrieval writes nothing.
 //! - **Forgetting erases.** A forgotten memory's text and vector leave its page, its document and
@@ -32,6 +33,7 @@ use crate::MemoryError;
 use crate::chunk::chunk_text;
 use crate::codes::Codes;
 use crate::context::{DEDUP_COSINE, Packed, pack};
+use crate::facets::Facets;
 use crate::filter::MemoryFilter;
 use crate::importance::ImportanceRater;
 use crate::model::{Embedder, Memory, MemoryId, Origin, TokenCounter, cosine, normalize};
@@ -43,6 +45,9 @@ use crate::vectors::{self, VectorIndex};
 
 /// A filter letting through at most this many memories is always searched exactly (no graph).
 pub const EXACT_SCAN_MAX: usize = 4096;
+/// A filter's memories are listed for the retrievers (instead of the indexes applying it)
+/// when that means going through at most this fraction of the store: `live / SELECT_DIVISOR`.
+const SELECT_DIVISOR: usize = 4;
 /// Pages read from the vault before they are opened and decoded in parallel at unlock.
 const UNLOCK_GROUP: usize = 32;
 /// Records (or texts) embedded per call to the embedder.
@@ -142,6 +147,8 @@ pub struct MemoryStream {
     vectors: VectorIndex,
     /// 8-bit codes of the live vectors (RAM only), for the searches' first pass.
     codes: Codes,
+    /// The filter fields of the live memories (RAM only), for the filters' exact selections.
+    facets: Facets,
     access: BTreeMap<u32, i64>,
     dirty_pages: BTreeSet<u32>,
     vectors_dirty: bool,
@@ -163,6 +170,8 @@ impl MemoryStream {
         // Pages are read from the vault in order (one connection) and opened and decoded on
         // every core, a group at a time so that at most a group's bytes wait in memory.
         let pages: Vec<(&u32, &String)> = manifest.pages.iter().collect();
+        // Pages of the older JSON format: rewritten (binary) by the next save.
+        let mut json_pages = BTreeSet::new();
         for group in pages.chunks(UNLOCK_GROUP) {
             let stored = group
                 .iter()
@@ -176,10 +185,14 @@ impl MemoryStream {
                 .into_par_iter()
                 .map(|(page, stored)| {
                     let plain = persist::unseal(keys, stored, &persist::page_context(page))?;
-                    Ok((page, persist::decode_page(&plain, page)?))
+                    let json = persist::is_json_page(&plain);
+                    Ok((page, json, persist::decode_page(&plain, page)?))
                 })
                 .collect::<Result<Vec<_>, MemoryError>>()?;
-            for (page, members) in decoded {
+            for (page, json, members) in decoded {
+                if json {
+                    json_pages.insert(page);
+                }
                 for (slot, memory) in members {
                     let cell = memories
                         .get_mut(slot as usize)
@@ -231,6 +244,7 @@ impl MemoryStream {
         }
         let mut stream = Self {
             codes,
+            facets: Facets::with_capacity(memories.len()),
             manifest,
             memories,
             by_id: HashMap::new(),
@@ -239,12 +253,13 @@ impl MemoryStream {
             text,
             vectors,
             access,
-            dirty_pages: BTreeSet::new(),
+            dirty_pages: json_pages,
             vectors_dirty,
         };
         for slot in 0..stream.memories.len() as u32 {
             stream.link(slot);
         }
+        stream.facets.settle();
         Ok(stream)
     }
 
@@ -253,6 +268,7 @@ impl MemoryStream {
             return;
         };
         self.by_id.insert(m.id.clone(), slot);
+        self.facets.add(slot, m);
         if let Some(r) = &m.record_id {
             self.by_record.entry(r.clone()).or_default().push(slot);
         }
@@ -374,6 +390,7 @@ impl MemoryStream {
         self.vectors
             .insert_batch(&points, &|s| vector_of(memories, s));
         self.vectors_dirty = true;
+        self.facets.settle();
         Ok(ids)
     }
 
@@ -553,11 +570,33 @@ impl MemoryStream {
         }
         normalize(&mut q);
         let live = |slot: usize| -> Option<&Memory> { self.memories.get(slot)?.as_ref() };
+        // A filter's memories, listed exactly when that is cheap (see `crate::facets`). The
+        // vector side then scans them or walks the graph accepting only them. BM25 scores only
+        // documents of the list when the filter has a time range (tantivy would otherwise walk
+        // the postings over all time and check each match's time); a filter without one is
+        // as fast, or faster, as tantivy clauses, which it gets while the list is being made.
+        let select = || {
+            (!filter.is_empty())
+                .then(|| {
+                    let max = (self.facets.live() / SELECT_DIVISOR)
+                        .max(exact_scan_limit(self.vectors.points(), n));
+                    self.facets.select(filter, max)
+                })
+                .flatten()
+        };
+        let timed = filter.since.is_some() || filter.until.is_some();
+        let shared = if timed { select() } else { None };
         // The two retrievers run side by side (on two cores a query takes the longer of the
         // two instead of their sum).
         let (bm25, vector_hits) = rayon::join(
-            || self.text.search(&query.text, filter, n),
-            || self.vector_candidates(&q, filter, n),
+            || match &shared {
+                Some(slots) => self.text.search_among(&query.text, slots, n),
+                None => self.text.search(&query.text, filter, n),
+            },
+            || {
+                let own = if timed { None } else { select() };
+                self.vector_candidates(&q, filter, shared.as_deref().or(own.as_deref()), n)
+            },
         );
         let bm25: HashMap<u32, f32> = bm25?.into_iter().collect();
         let vector_hits = vector_hits?;
@@ -598,12 +637,13 @@ impl MemoryStream {
             .collect())
     }
 
-    /// The `n` nearest memories to `q` within `filter`: by the graph, or by an exact scan when
-    /// the filter lets few memories through.
+    /// The `n` nearest memories to `q` within `filter` (whose memories are `selection` when
+    /// listed): by the graph, or by an exact scan when the filter lets few memories through.
     fn vector_candidates(
         &self,
         q: &[f32],
         filter: &MemoryFilter,
+        selection: Option<&[u32]>,
         n: usize,
     ) -> Result<Vec<(u32, f32)>, MemoryError> {
         let live = |slot: usize| -> Option<&Memory> { self.memories.get(slot)?.as_ref() };
@@ -614,33 +654,40 @@ impl MemoryStream {
         // The first pass ranks by the 8-bit codes (the graph's whole beam, or the best `short`
         // of an exact scan); that short list is re-ranked with the exact vectors.
         let short = (2 * n).max(n + 32);
-        let first: Vec<u32> = if filter.is_empty() {
+        let ef = n.max(64);
+        let walk = |accept: &dyn Fn(u32) -> bool| -> Vec<u32> {
             self.vectors
-                .search(&approx, n.max(64), n.max(64), &|_| true)
+                .search(&approx, ef, ef, accept)
                 .into_iter()
                 .map(|(s, _)| s)
                 .collect()
-        } else if self.text.count(filter)? <= exact_scan_limit(self.vectors.points(), n) {
-            let mut all: Vec<(f32, u32)> = self
-                .text
-                .slots(filter)?
-                .into_iter()
-                .filter_map(|s| Some((approx(s)?, s)))
-                .collect();
-            if all.len() > short {
-                all.select_nth_unstable_by(short, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                all.truncate(short);
+        };
+        let first: Vec<u32> = match selection {
+            _ if filter.is_empty() => walk(&|_| true),
+            Some(slots) if slots.len() <= exact_scan_limit(self.vectors.points(), n) => {
+                let mut all = self.codes.scan(slots, &qc);
+                if all.len() > short {
+                    all.select_nth_unstable_by(short, |a, b| {
+                        a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+                    });
+                    all.truncate(short);
+                }
+                all.into_iter().map(|(_, s)| s).collect()
             }
-            all.into_iter().map(|(_, s)| s).collect()
-        } else {
-            let compiled = filter.compile();
-            self.vectors
-                .search(&approx, n.max(64), n.max(64), &|s| {
-                    live(s as usize).is_some_and(|m| compiled.matches(m))
+            Some(slots) => {
+                let mut set = vec![0u64; self.memories.len().div_ceil(64)];
+                for &s in slots {
+                    set[s as usize / 64] |= 1 << (s % 64);
+                }
+                walk(&|s| {
+                    set.get(s as usize / 64)
+                        .is_some_and(|w| w >> (s % 64) & 1 == 1)
                 })
-                .into_iter()
-                .map(|(s, _)| s)
-                .collect()
+            }
+            None => {
+                let compiled = filter.compile();
+                walk(&|s| live(s as usize).is_some_and(|m| compiled.matches(m)))
+            }
         };
         let mut hits: Vec<(u32, f32)> = first
             .into_iter()
@@ -775,6 +822,7 @@ impl MemoryStream {
             }
             self.text.delete(slot);
             self.codes.clear(slot);
+            self.facets.remove(slot);
             self.access.remove(&slot);
             self.dirty_pages.insert(slot / PAGE_SLOTS);
             let memories = &self.memories;
@@ -784,6 +832,7 @@ impl MemoryStream {
             self.vectors_dirty = true;
             ids.push(m.id);
         }
+        self.facets.settle();
         ids
     }
 

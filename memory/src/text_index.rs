@@ -18,10 +18,14 @@
 //!   is being written.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
-use tantivy::collector::{Count, FilterCollector, TopDocs};
+use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::indexer::NoMergePolicy;
-use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    AllQuery, BitSetDocSet, BooleanQuery, ConstScoreQuery, ConstScorer, EmptyScorer, Occur, Query,
+    Scorer, TermQuery, Weight,
+};
 use tantivy::schema::{
     Field, INDEXED, IndexRecordOption, NumericOptions, STRING, Schema, TextFieldIndexing,
     TextOptions,
@@ -30,7 +34,7 @@ use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
     TextAnalyzer,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{BitSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::MemoryError;
 use crate::filter::MemoryFilter;
@@ -100,6 +104,9 @@ pub(crate) struct TextIndex {
     writer: IndexWriter<TantivyDocument>,
     reader: IndexReader,
     f: Fields,
+    /// Where each slot's document is in the reader's current segments (built on first use
+    /// for each generation of the reader).
+    docs: Mutex<Option<Arc<DocMap>>>,
 }
 
 impl TextIndex {
@@ -133,6 +140,7 @@ impl TextIndex {
             writer,
             reader,
             f,
+            docs: Mutex::new(None),
         })
     }
 
@@ -300,16 +308,11 @@ impl TextIndex {
         Ok(out)
     }
 
-    /// The `limit` best BM25 matches of `text` within `filter`, as (slot, score). English
-    /// function words ([`STOP_WORDS`]) are left out of the query (not of the index) unless the
-    /// query has nothing else: in a question such as "what did I say in the Lisbon email", they
-    /// match nearly every memory and push the ones naming Lisbon down.
-    pub(crate) fn search(
-        &self,
-        text: &str,
-        filter: &MemoryFilter,
-        limit: usize,
-    ) -> Result<Vec<(u32, f32)>, MemoryError> {
+    /// The query's terms as a disjunction. English function words ([`STOP_WORDS`]) are left
+    /// out (of the query, not of the index) unless the query has nothing else: in a question
+    /// such as "what did I say in the Lisbon email", they match nearly every memory and push
+    /// the ones naming Lisbon down.
+    fn text_query(&self, text: &str) -> Option<Box<dyn Query>> {
         let content: Vec<&str> = text
             .split(|c: char| !c.is_alphanumeric() && c != '\'')
             .filter(|w| !w.is_empty())
@@ -320,10 +323,10 @@ impl TextIndex {
         } else {
             self.terms(&content.join(" "))
         };
-        if terms.is_empty() || limit == 0 {
-            return Ok(Vec::new());
+        if terms.is_empty() {
+            return None;
         }
-        let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(
+        Some(Box::new(BooleanQuery::new(
             terms
                 .into_iter()
                 .map(|t| {
@@ -332,7 +335,19 @@ impl TextIndex {
                     (Occur::Should, q)
                 })
                 .collect(),
-        ));
+        )))
+    }
+
+    /// The `limit` best BM25 matches of `text` within `filter`, as (slot, score).
+    pub(crate) fn search(
+        &self,
+        text: &str,
+        filter: &MemoryFilter,
+        limit: usize,
+    ) -> Result<Vec<(u32, f32)>, MemoryError> {
+        let Some(text_query) = self.text_query(text).filter(|_| limit > 0) else {
+            return Ok(Vec::new());
+        };
         // Without a filter the disjunction of terms is searched alone, so tantivy can skip
         // blocks that cannot reach the top `limit` (block-max WAND) instead of scoring every
         // document holding any term.
@@ -354,22 +369,82 @@ impl TextIndex {
         self.slots_of(&searcher, top)
     }
 
-    /// How many memories the filter lets through.
-    pub(crate) fn count(&self, filter: &MemoryFilter) -> Result<usize, MemoryError> {
-        let query = self.filter_query(filter);
-        collect(&self.reader.searcher(), query.as_ref(), filter, Count)
+    /// The `limit` best BM25 matches of `text` among `slots` (a filter's exact selection), as
+    /// (slot, score): the selection becomes a set of documents per segment that the terms'
+    /// postings are intersected with, so only the documents inside it are scored.
+    pub(crate) fn search_among(
+        &self,
+        text: &str,
+        slots: &[u32],
+        limit: usize,
+    ) -> Result<Vec<(u32, f32)>, MemoryError> {
+        let Some(text_query) = self
+            .text_query(text)
+            .filter(|_| limit > 0 && !slots.is_empty())
+        else {
+            return Ok(Vec::new());
+        };
+        let searcher = self.reader.searcher();
+        let map = self.doc_map(&searcher)?;
+        let mut per_segment: Vec<Vec<tantivy::DocId>> = vec![Vec::new(); map.segments.len()];
+        for &slot in slots {
+            if let Some(&(segment, doc)) = map.of_slot.get(slot as usize)
+                && segment != u32::MAX
+            {
+                per_segment[segment as usize].push(doc);
+            }
+        }
+        let docs = DocSetQuery {
+            docs: Arc::new(
+                map.segments
+                    .iter()
+                    .cloned()
+                    .zip(map.max_docs.iter().copied())
+                    .zip(per_segment)
+                    .map(|((id, max_doc), docs)| (id, (max_doc, docs)))
+                    .collect(),
+            ),
+        };
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, text_query),
+            (Occur::Must, Box::new(docs)),
+        ]);
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(limit).order_by_score())
+            .map_err(index_err)?;
+        self.slots_of(&searcher, top)
     }
 
-    /// Every slot the filter lets through, read straight from the slot column of each
-    /// segment (no set of document addresses in between).
-    pub(crate) fn slots(&self, filter: &MemoryFilter) -> Result<Vec<u32>, MemoryError> {
-        let query = self.filter_query(filter);
-        collect(
-            &self.reader.searcher(),
-            query.as_ref(),
-            filter,
-            SlotCollector,
-        )
+    /// The slot-to-document map of the searcher's generation (built once per generation).
+    fn doc_map(&self, searcher: &tantivy::Searcher) -> Result<Arc<DocMap>, MemoryError> {
+        let generation = searcher.generation().generation_id();
+        let mut cached = self.docs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(map) = cached.as_ref().filter(|m| m.generation == generation) {
+            return Ok(map.clone());
+        }
+        let mut map = DocMap {
+            generation,
+            segments: Vec::new(),
+            max_docs: Vec::new(),
+            of_slot: Vec::new(),
+        };
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let column = segment.fast_fields().u64("slot").map_err(index_err)?;
+            map.segments.push(segment.segment_id());
+            map.max_docs.push(segment.max_doc());
+            for doc in 0..segment.max_doc() {
+                if let Some(slot) = column.first(doc) {
+                    let slot = slot as usize;
+                    if map.of_slot.len() <= slot {
+                        map.of_slot.resize(slot + 1, (u32::MAX, 0));
+                    }
+                    map.of_slot[slot] = (ord as u32, doc);
+                }
+            }
+        }
+        let map = Arc::new(map);
+        *cached = Some(map.clone());
+        Ok(map)
     }
 
     /// Whether any segment's term dictionary still holds a term of `word` (after analysis).
@@ -398,52 +473,6 @@ pub(crate) const STOP_WORDS: &[&str] = &[
     "these", "they", "this", "those", "to", "us", "was", "we", "were", "what", "when", "where",
     "which", "who", "whom", "why", "will", "with", "would", "you", "your", "yours",
 ];
-
-/// Collects the slot of every matching document.
-struct SlotCollector;
-
-struct SlotSegmentCollector {
-    column: tantivy::columnar::Column<u64>,
-    slots: Vec<u32>,
-}
-
-impl tantivy::collector::Collector for SlotCollector {
-    type Fruit = Vec<u32>;
-    type Child = SlotSegmentCollector;
-
-    fn for_segment(
-        &self,
-        _segment: tantivy::SegmentOrdinal,
-        reader: &tantivy::SegmentReader,
-    ) -> tantivy::Result<SlotSegmentCollector> {
-        Ok(SlotSegmentCollector {
-            column: reader.fast_fields().u64("slot")?,
-            slots: Vec::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Vec<u32>>) -> tantivy::Result<Vec<u32>> {
-        Ok(fruits.concat())
-    }
-}
-
-impl tantivy::collector::SegmentCollector for SlotSegmentCollector {
-    type Fruit = Vec<u32>;
-
-    fn collect(&mut self, doc: tantivy::DocId, _score: tantivy::Score) {
-        if let Some(slot) = self.column.first(doc) {
-            self.slots.push(slot as u32);
-        }
-    }
-
-    fn harvest(self) -> Vec<u32> {
-        self.slots
-    }
-}
 
 /// Runs `collector` over the documents `query` matches within the filter's time range (the
 /// query holds the filter's other clauses).
@@ -495,5 +524,105 @@ impl TimeRange {
             move |t: i64| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u),
             inner,
         )
+    }
+}
+
+/// Where each slot's document lies in one generation of the reader's segments.
+struct DocMap {
+    generation: u64,
+    segments: Vec<tantivy::index::SegmentId>,
+    max_docs: Vec<u32>,
+    /// Per slot: (segment ordinal, document), `u32::MAX` as the ordinal for none.
+    of_slot: Vec<(u32, tantivy::DocId)>,
+}
+
+/// Matches exactly the given documents of each segment (score 0).
+#[derive(Clone)]
+struct DocSetQuery {
+    docs: Arc<HashMap<tantivy::index::SegmentId, (u32, Vec<tantivy::DocId>)>>,
+}
+
+impl std::fmt::Debug for DocSetQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocSetQuery").finish_non_exhaustive()
+    }
+}
+
+impl Query for DocSetQuery {
+    fn weight(&self, _: tantivy::query::EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Weight for DocSetQuery {
+    fn scorer(
+        &self,
+        reader: &tantivy::SegmentReader,
+        _boost: tantivy::Score,
+    ) -> tantivy::Result<Box<dyn Scorer>> {
+        match self.docs.get(&reader.segment_id()) {
+            Some((max_doc, docs)) if !docs.is_empty() => {
+                let mut set = BitSet::with_max_value(*max_doc);
+                for &doc in docs {
+                    set.insert(doc);
+                }
+                Ok(Box::new(ConstScorer::new(BitSetDocSet::from(set), 0.0)))
+            }
+            _ => Ok(Box::new(EmptyScorer)),
+        }
+    }
+
+    fn explain(
+        &self,
+        _reader: &tantivy::SegmentReader,
+        _doc: tantivy::DocId,
+    ) -> tantivy::Result<tantivy::query::Explanation> {
+        Err(tantivy::TantivyError::InvalidArgument(
+            "a memory selection has no explanation".into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facets::Facets;
+    use crate::facets::tests::{filters, memory};
+
+    #[test]
+    fn a_selection_scores_as_the_filter_clauses_do() {
+        let mut index = TextIndex::open(SealedDirectory::new()).unwrap();
+        let mut facets = Facets::default();
+        let words = ["apple", "pear", "plum", "fig", "kiwi", "lime", "date"];
+        for i in 0..600u32 {
+            let mut m = memory(i);
+            let n = 2 + (i as usize * 5) % 9;
+            m.text = (0..n)
+                .map(|j| words[(i as usize * (j + 3) + j * j) % words.len()])
+                .collect::<Vec<_>>()
+                .join(" ");
+            index.add(i, &m).unwrap();
+            facets.add(i, &m);
+            if i % 200 == 199 {
+                index.commit().unwrap();
+            }
+        }
+        for slot in (0..600).step_by(13) {
+            index.delete(slot);
+            facets.remove(slot);
+        }
+        index.commit().unwrap();
+        facets.settle();
+        for filter in filters() {
+            let slots = facets.select(&filter, usize::MAX).unwrap();
+            for text in ["apple", "pear plum", "the fig and a kiwi", "durian"] {
+                let by_clauses = index.search(text, &filter, 25).unwrap();
+                let among = index.search_among(text, &slots, 25).unwrap();
+                assert_eq!(by_clauses, among, "{filter:?} {text}");
+                if text != "durian" && slots.len() > 30 {
+                    assert!(!among.is_empty(), "{filter:?} {text}");
+                }
+            }
+        }
     }
 }
