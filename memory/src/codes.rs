@@ -45,13 +45,28 @@ fn quantize(v: &[f32], out: &mut [i8]) -> f32 {
 }
 
 impl Codes {
-    /// Room for `slots` vectors of `dim` values.
-    pub(crate) fn with_capacity(slots: usize, dim: usize) -> Self {
-        Self {
-            dim,
-            codes: Vec::with_capacity(slots * dim),
-            scales: Vec::with_capacity(slots),
+    /// The codes of `slots` slots of `dim` values, `vector(slot)` giving each live one's
+    /// vector (of `dim` values; others are absent), computed on every core.
+    pub(crate) fn build<'a>(
+        slots: usize,
+        dim: usize,
+        vector: impl Fn(usize) -> Option<&'a [f32]> + Sync,
+    ) -> Self {
+        use rayon::prelude::*;
+        let mut codes = vec![0i8; slots * dim];
+        let mut scales = vec![ABSENT; slots];
+        if dim > 0 {
+            codes
+                .par_chunks_mut(dim)
+                .zip(scales.par_iter_mut())
+                .enumerate()
+                .for_each(|(slot, (code, scale))| {
+                    if let Some(v) = vector(slot).filter(|v| v.len() == dim) {
+                        *scale = quantize(v, code);
+                    }
+                });
         }
+        Self { dim, codes, scales }
     }
 
     /// Sets `slot`'s code from its (L2-normalised) vector.
@@ -270,6 +285,28 @@ mod tests {
             let exact = 1.0 - a.iter().zip(&b).map(|(x, y)| x * y).sum::<f32>();
             let approx = codes.distance(3, &codes.query(&b).unwrap()).unwrap();
             prop_assert!((approx - exact).abs() < 0.02, "{} vs {}", approx, exact);
+        }
+    }
+
+    #[test]
+    fn built_codes_equal_codes_set_one_by_one() {
+        let vectors: Vec<Option<Vec<f32>>> = (0..50)
+            .map(|i| (i % 7 != 3).then(|| vec![(i as f32).sin(), (i as f32).cos(), 0.5]))
+            .collect();
+        let mut one_by_one = Codes::default();
+        for (s, v) in vectors.iter().enumerate() {
+            if let Some(v) = v {
+                one_by_one.set(s as u32, v);
+            }
+        }
+        let built = Codes::build(vectors.len(), 3, |s| vectors[s].as_deref());
+        let q = built.query(&[0.6, 0.8, 0.0]).unwrap();
+        for s in 0..vectors.len() as u32 + 2 {
+            assert_eq!(
+                built.distance(s, &q),
+                one_by_one.distance(s, &q),
+                "slot {s}"
+            );
         }
     }
 

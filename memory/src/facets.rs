@@ -19,7 +19,9 @@
 //!   lists in (time, slot) order and the others in slot order. Every mutating call of the stream
 //!   settles before it returns (`save`), and a selection is only asked of a settled set.
 
-use std::collections::HashMap;
+/// A hash map with a fast hasher (the keys are ids and names from the vault, not chosen by
+/// a remote party; the seed is random per process all the same).
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::ops::Range;
 
 use crate::filter::MemoryFilter;
@@ -37,8 +39,8 @@ pub(crate) struct Facets {
     source: Vec<u32>,
     /// Per slot: the conversation's number, [`NONE`] without one.
     conversation: Vec<u32>,
-    source_ids: HashMap<String, u32>,
-    conversation_ids: HashMap<String, u32>,
+    source_ids: FastMap<String, u32>,
+    conversation_ids: FastMap<String, u32>,
     /// Per source number: its slots in (time, slot) order.
     by_source: Vec<Vec<u32>>,
     /// Every live slot in (time, slot) order.
@@ -46,12 +48,14 @@ pub(crate) struct Facets {
     /// Per conversation number: its slots in slot order.
     by_conversation: Vec<Vec<u32>>,
     /// Per participant key (as [`Memory::participant_keys`]): its slots in slot order.
-    by_participant: HashMap<String, Vec<u32>>,
+    by_participant: FastMap<String, Vec<u32>>,
     /// Some time-ordered list received a slot out of order since the last settle.
     unsorted: bool,
     /// Slots removed since the last settle (still in the lists).
     removed: usize,
     live: usize,
+    /// A buffer for participant keys (one allocation for all the memories added).
+    scratch: String,
 }
 
 /// Where a selection's slots come from.
@@ -142,7 +146,7 @@ impl Facets {
         }
         // The keys of `Memory::participant_keys`, without allocating one per name (this runs
         // for every memory at unlock).
-        let mut key = String::new();
+        let mut key = std::mem::take(&mut self.scratch);
         for name in memory
             .participants
             .iter()
@@ -169,6 +173,7 @@ impl Facets {
                 push_slot(list, slot, &mut self.unsorted);
             }
         }
+        self.scratch = key;
         self.live += 1;
     }
 
@@ -369,7 +374,7 @@ impl Facets {
 }
 
 /// The number of `name` in `ids`, given the next number when new.
-fn intern(ids: &mut HashMap<String, u32>, name: &str) -> u32 {
+fn intern(ids: &mut FastMap<String, u32>, name: &str) -> u32 {
     if let Some(&id) = ids.get(name) {
         return id;
     }

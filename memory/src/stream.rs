@@ -33,7 +33,7 @@ use crate::MemoryError;
 use crate::chunk::chunk_text;
 use crate::codes::Codes;
 use crate::context::{DEDUP_COSINE, Packed, pack};
-use crate::facets::Facets;
+use crate::facets::{Facets, FastMap};
 use crate::filter::MemoryFilter;
 use crate::importance::ImportanceRater;
 use crate::model::{Embedder, Memory, MemoryId, Origin, TokenCounter, cosine, normalize};
@@ -140,9 +140,9 @@ pub struct BuildReport {
 pub struct MemoryStream {
     manifest: Manifest,
     memories: Vec<Option<Memory>>,
-    by_id: HashMap<MemoryId, u32>,
-    by_record: HashMap<RecordId, Vec<u32>>,
-    cited_by: HashMap<MemoryId, Vec<u32>>,
+    by_id: FastMap<MemoryId, u32>,
+    by_record: FastMap<RecordId, Vec<u32>>,
+    cited_by: FastMap<MemoryId, Vec<u32>>,
     text: TextIndex,
     vectors: VectorIndex,
     /// 8-bit codes of the live vectors (RAM only), for the searches' first pass.
@@ -167,41 +167,63 @@ impl MemoryStream {
     pub fn open(vault: &Vault) -> Result<Self, MemoryError> {
         let manifest = persist::load_manifest(vault)?;
         let mut memories: Vec<Option<Memory>> = vec![None; manifest.next_slot as usize];
-        // Pages are read from the vault in order (one connection) and opened and decoded on
-        // every core, a group at a time so that at most a group's bytes wait in memory.
+        // Pages are read from the vault in order (one connection, this thread) while a worker
+        // opens and decodes the previous group on every core: a group at a time, so that at
+        // most two groups' bytes wait in memory.
         let pages: Vec<(&u32, &String)> = manifest.pages.iter().collect();
         // Pages of the older JSON format: rewritten (binary) by the next save.
         let mut json_pages = BTreeSet::new();
-        for group in pages.chunks(UNLOCK_GROUP) {
-            let stored = group
-                .iter()
-                .map(|&(&page, blob)| {
-                    let stored = persist::read_stored(vault, blob, &persist::page_context(page))?;
-                    Ok((page, stored))
-                })
-                .collect::<Result<Vec<_>, MemoryError>>()?;
-            let keys = vault.keys();
-            let decoded = stored
-                .into_par_iter()
-                .map(|(page, stored)| {
-                    let plain = persist::unseal(keys, stored, &persist::page_context(page))?;
-                    let json = persist::is_json_page(&plain);
-                    Ok((page, json, persist::decode_page(&plain, page)?))
-                })
-                .collect::<Result<Vec<_>, MemoryError>>()?;
-            for (page, json, members) in decoded {
-                if json {
-                    json_pages.insert(page);
+        let keys = vault.keys();
+        std::thread::scope(|scope| -> Result<(), MemoryError> {
+            let (groups, received) = std::sync::mpsc::sync_channel::<Vec<(u32, Vec<u8>)>>(1);
+            let (memories, json_pages) = (&mut memories, &mut json_pages);
+            let worker = scope.spawn(move || -> Result<(), MemoryError> {
+                for stored in received {
+                    let decoded = stored
+                        .into_par_iter()
+                        .map(|(page, stored)| {
+                            let plain =
+                                persist::unseal(keys, stored, &persist::page_context(page))?;
+                            let json = persist::is_json_page(&plain);
+                            Ok((page, json, persist::decode_page(&plain, page)?))
+                        })
+                        .collect::<Result<Vec<_>, MemoryError>>()?;
+                    for (page, json, members) in decoded {
+                        if json {
+                            json_pages.insert(page);
+                        }
+                        for (slot, memory) in members {
+                            let cell = memories
+                                .get_mut(slot as usize)
+                                .filter(|_| slot / PAGE_SLOTS == page)
+                                .ok_or_else(|| {
+                                    MemoryError::Tampered(persist::page_context(page))
+                                })?;
+                            *cell = Some(memory);
+                        }
+                    }
                 }
-                for (slot, memory) in members {
-                    let cell = memories
-                        .get_mut(slot as usize)
-                        .filter(|_| slot / PAGE_SLOTS == page)
-                        .ok_or_else(|| MemoryError::Tampered(persist::page_context(page)))?;
-                    *cell = Some(memory);
+                Ok(())
+            });
+            for group in pages.chunks(UNLOCK_GROUP) {
+                let stored = group
+                    .iter()
+                    .map(|&(&page, blob)| {
+                        let stored =
+                            persist::read_stored(vault, blob, &persist::page_context(page))?;
+                        Ok((page, stored))
+                    })
+                    .collect::<Result<Vec<_>, MemoryError>>()?;
+                // A closed channel means the worker stopped on an error: it is returned below.
+                if groups.send(stored).is_err() {
+                    break;
                 }
             }
-        }
+            drop(groups);
+            worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })?;
         let access = persist::load_access(vault)?;
         for (&slot, &ms) in &access {
             if let Some(Some(m)) = memories.get_mut(slot as usize) {
@@ -219,48 +241,72 @@ impl MemoryStream {
         let dir = SealedDirectory::load(files).map_err(MemoryError::io("memory index"))?;
         let text = TextIndex::open(dir)?;
         let live = memories.iter().flatten().count();
-        let vectors = match &manifest.vectors {
-            Some(v) if v.distance == vectors::FORMAT => {
-                let graph =
-                    persist::get_sealed(vault, &v.graph, &persist::vectors_context("graph"))?;
-                let index = VectorIndex::decode(&graph)?;
-                if index.points() != v.points {
-                    return Err(MemoryError::Tampered("vector index".into()));
-                }
-                Some(index)
-            }
+        let graph = match &manifest.vectors {
+            Some(v) if v.distance == vectors::FORMAT => Some((
+                persist::read_stored(vault, &v.graph, &persist::vectors_context("graph"))?,
+                v.points,
+            )),
             // No graph, or an `hnsw_rs` dump from an older store: rebuilt below.
             _ => None,
         };
-        let (vectors, vectors_dirty) = match vectors {
+        // The maps by id, by record and by evidence and the facets are built beside the
+        // graph's decoding, on both cores (a million memories take seconds one after another).
+        let ((by_id, vectors), (by_record, cited_by, facets)) = rayon::join(
+            || {
+                let mut by_id = FastMap::with_capacity_and_hasher(live, Default::default());
+                for (slot, m) in memories.iter().enumerate() {
+                    if let Some(m) = m {
+                        by_id.insert(m.id.clone(), slot as u32);
+                    }
+                }
+                let vectors = graph
+                    .map(|(stored, points)| {
+                        let graph =
+                            persist::unseal(keys, stored, &persist::vectors_context("graph"))?;
+                        let index = VectorIndex::decode(&graph)?;
+                        if index.points() != points {
+                            return Err(MemoryError::Tampered("vector index".into()));
+                        }
+                        Ok(index)
+                    })
+                    .transpose();
+                (by_id, vectors)
+            },
+            || {
+                let mut by_record = FastMap::with_capacity_and_hasher(live, Default::default());
+                let mut cited_by = FastMap::default();
+                let mut facets = Facets::with_capacity(memories.len());
+                for (slot, m) in memories.iter().enumerate() {
+                    if let Some(m) = m {
+                        link_sources(&mut by_record, &mut cited_by, slot as u32, m);
+                        facets.add(slot as u32, m);
+                    }
+                }
+                facets.settle();
+                (by_record, cited_by, facets)
+            },
+        );
+        let (vectors, vectors_dirty) = match vectors? {
             Some(v) => (v, false),
             None => (graph_of(&memories), live > 0),
         };
-        let mut codes = Codes::with_capacity(memories.len(), manifest.dim);
-        for (slot, m) in memories.iter().enumerate() {
-            if let Some(m) = m {
-                codes.set(slot as u32, &m.embedding);
-            }
-        }
-        let mut stream = Self {
+        let codes = Codes::build(memories.len(), manifest.dim, |slot| {
+            vector_of(&memories, slot as u32)
+        });
+        Ok(Self {
             codes,
-            facets: Facets::with_capacity(memories.len()),
+            facets,
             manifest,
             memories,
-            by_id: HashMap::new(),
-            by_record: HashMap::new(),
-            cited_by: HashMap::new(),
+            by_id,
+            by_record,
+            cited_by,
             text,
             vectors,
             access,
             dirty_pages: json_pages,
             vectors_dirty,
-        };
-        for slot in 0..stream.memories.len() as u32 {
-            stream.link(slot);
-        }
-        stream.facets.settle();
-        Ok(stream)
+        })
     }
 
     fn link(&mut self, slot: u32) {
@@ -269,12 +315,7 @@ impl MemoryStream {
         };
         self.by_id.insert(m.id.clone(), slot);
         self.facets.add(slot, m);
-        if let Some(r) = &m.record_id {
-            self.by_record.entry(r.clone()).or_default().push(slot);
-        }
-        for e in &m.evidence {
-            self.cited_by.entry(e.clone()).or_default().push(slot);
-        }
+        link_sources(&mut self.by_record, &mut self.cited_by, slot, m);
     }
 
     /// Number of memories.
@@ -973,6 +1014,21 @@ fn memory_of_record(record: &Record, chunk: u32, text: String, now: DateTime<Utc
     m.record_id = Some(record.id.clone());
     m.chunk = chunk;
     m
+}
+
+/// Notes a memory under its record and under each memory it cites.
+fn link_sources(
+    by_record: &mut FastMap<RecordId, Vec<u32>>,
+    cited_by: &mut FastMap<MemoryId, Vec<u32>>,
+    slot: u32,
+    m: &Memory,
+) {
+    if let Some(r) = &m.record_id {
+        by_record.entry(r.clone()).or_default().push(slot);
+    }
+    for e in &m.evidence {
+        cited_by.entry(e.clone()).or_default().push(slot);
+    }
 }
 
 /// The vector of a live memory.

@@ -601,3 +601,67 @@ fn function_words_of_a_question_do_not_make_bm25_matches() {
         assert_eq!(h.relevance, 0.0, "{:?}", h.memory.text);
     }
 }
+
+#[test]
+fn a_reopened_store_holds_the_same_memories_and_answers_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut vault = new_vault(&tmp.path().join("v"));
+    // Several pages (1,024 slots each), sources out of time order, so that the pages are read
+    // and decoded in parts and the facets must sort.
+    let sources = ["whatsapp", "email", "telegram"];
+    let records: Vec<RecordData> = (0..2600u32)
+        .map(|i| {
+            message(
+                sources[(i % 3) as usize],
+                &format!("note {i} about {} and {}", i % 17, i % 5),
+                at(1 + (i * 7) % 28, i % 24),
+                ["Ann", "Bob", "Cy"][(i % 3) as usize],
+                &["Dee"],
+                &format!("c{}", i % 9),
+            )
+        })
+        .collect();
+    insert(&mut vault, &records);
+    let mut stream = MemoryStream::open(&vault).unwrap();
+    stream.build(&mut vault, models()).unwrap();
+    let queries: Vec<Query> = [
+        MemoryFilter::default(),
+        MemoryFilter {
+            sources: vec!["email".into(), "telegram".into()],
+            since: Some(Utc.with_ymd_and_hms(2024, 5, 10, 0, 0, 0).unwrap()),
+            ..Default::default()
+        },
+        MemoryFilter {
+            participants: vec!["cy".into()],
+            exclude_conversations: vec!["c2".into()],
+            ..Default::default()
+        },
+    ]
+    .into_iter()
+    .map(|filter| {
+        let mut q = Query::new("note about 4");
+        q.filter = filter;
+        q.now = Some(Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap());
+        q
+    })
+    .collect();
+    let answers = |stream: &MemoryStream| -> Vec<Vec<(String, String)>> {
+        queries
+            .iter()
+            .map(|q| {
+                let hits = stream.search(&EMBEDDER, q).unwrap();
+                assert!(hits.iter().all(|h| q.filter.matches(&h.memory)));
+                hits.iter()
+                    .map(|h| (h.memory.id.to_string(), format!("{:.6}", h.score)))
+                    .collect()
+            })
+            .collect()
+    };
+    let before: Vec<_> = stream.iter().cloned().collect();
+    let answered = answers(&stream);
+    assert!(answered.iter().all(|a| a.len() == 10), "{answered:?}");
+    drop(stream);
+    let reopened = MemoryStream::open(&vault).unwrap();
+    assert_eq!(reopened.iter().cloned().collect::<Vec<_>>(), before);
+    assert_eq!(answers(&reopened), answered);
+}
