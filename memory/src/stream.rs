@@ -7,11 +7,11 @@
 //!   forgotten never comes back, and first applies the vault's deletion feed from the stored
 //!   position.
 //! - **Filters inside the search.** A filter's memories are listed exactly from the in-RAM
-//!   facets when that is cheap (`crate::facets`); BM25 then scores only documents of that list
-//!   and the vector side scans exactly those (few: at least [`EXACT_SCAN_MAX`], more in large
-//!   stores, see `exact_scan_limit`) or walks the graph accepting only them. A broad filter is
-//!   applied by the indexes themselves instead: tantivy clauses, the graph walk's filter. Never
-//!   by dropping results after a top-k.
+//!   facets when that is cheap (`crate::facets`); the vector side then scans exactly those (few:
+//!   at least [`EXACT_SCAN_MAX`], more in large stores, see `exact_scan_limit`) or walks the
+//!   graph accepting only them, and under a time range BM25 scores only documents of that list.
+//!   Otherwise the indexes apply the filter themselves: tantivy clauses, the graph walk's
+//!   filter. Never by dropping results after a top-k.
 //! - **Only the owner reshapes recency.** [`MemoryStream::recall`] refreshes last-accessed times
 //!   for [`Caller::Owner`] only; an app's retrieval writes nothing.
 //! - **Forgetting erases.** A forgotten memory's text and vector leave its page, its document and
