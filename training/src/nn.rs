@@ -4,9 +4,10 @@
 //! [`Linear`] keeps its weight either as an f32 `[d_in, d_out]` parameter (burn's layout,
 //! multiplied through `burn::tensor::module::linear`) or as a frozen ggml-quantized
 //! [`QuantMatrix`] (rows = outputs) straight from a GGUF file. A quantized layer multiplies with
-//! the fused kernels of [`crate::quant`] on the CPU backend; under autodiff, and on GPU devices,
-//! it expands the weight and uses burn's `linear`, so burn differentiates it with respect to the
-//! input (the weight itself is frozen and gets no gradient).
+//! the fused kernels of [`crate::quant`] on the CPU backend; on GPU devices it expands the
+//! weight to f32 on the device once, at load, and uses burn's `linear`; under autodiff it
+//! expands the weight at each call, so burn differentiates it with respect to the input (the
+//! weight itself is frozen and gets no gradient).
 
 use std::sync::Arc;
 
@@ -27,6 +28,11 @@ pub struct Linear {
     /// The frozen quantized weight `[d_out, d_in]`, for a quantized layer.
     #[module(skip)]
     quant: Option<Arc<QuantMatrix>>,
+    /// A quantized layer's weight expanded once to f32 `[d_in, d_out]` on a GPU device, where
+    /// the host kernels do not run: expanding and uploading it at every call made each token
+    /// move the whole model (and the tied head's 113 MB) from the host.
+    #[module(skip)]
+    dense: Option<Tensor<2>>,
 }
 
 impl Linear {
@@ -50,6 +56,7 @@ impl Linear {
             weight: Some(Param::from_tensor(w)),
             bias,
             quant: None,
+            dense: None,
         })
     }
 
@@ -72,10 +79,19 @@ impl Linear {
             .map(|b| b.into_tensor::<1>([d_out], device))
             .transpose()?
             .map(Param::from_tensor);
+        // Under autodiff the weight is expanded at each call (training needs it rarely and
+        // holds no f32 copy); on a GPU once, here.
+        let dense = (!device.is_autodiff() && !host_kernels_apply(device)).then(|| {
+            Tensor::from_data(
+                TensorData::new(weight.dequantize_transposed(), [d_in, d_out]),
+                device,
+            )
+        });
         Ok(Self {
             weight: None,
             bias,
             quant: Some(weight),
+            dense,
         })
     }
 
@@ -89,6 +105,9 @@ impl Linear {
     pub fn weight_f32(&self, device: &Device) -> Tensor<2> {
         match (&self.weight, &self.quant) {
             (Some(w), _) => w.val(),
+            (None, Some(_)) if self.dense.as_ref().is_some_and(|d| d.device() == *device) => {
+                self.dense.clone().expect("checked above")
+            }
             (None, Some(q)) => Tensor::from_data(
                 TensorData::new(q.dequantize_transposed(), [q.cols(), q.rows()]),
                 device,
